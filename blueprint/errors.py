@@ -1,0 +1,43 @@
+"""Expected failures and the exit codes they map to.
+
+Anything raised as a ``BlueprintError`` is a condition a user can act on:
+the top-level handler in ``cli`` prints its message (never a traceback) and
+exits with its code.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_CANNOT_CHECK = 2
+EXIT_INTERRUPTED = 130
+
+
+class BlueprintError(Exception):
+    """An expected failure with a message meant for the user."""
+
+    exit_code = EXIT_CANNOT_CHECK
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}\n  hint: {self.hint}"
+        return self.message
+
+
+class ToolError(BlueprintError):
+    """An external checker (cfn-guard, cfn-lint) could not run or answered garbage."""
+
+
+class UsageError(BlueprintError):
+    """The command line asked for something impossible."""
+
+
+class DeployFailed(BlueprintError):
+    """CloudFormation reported a failure; the message names its root cause."""
+
+    exit_code = EXIT_FINDINGS
