@@ -1,0 +1,205 @@
+"""The library entry points: load, check, render. Nothing here prints or exits.
+
+``validate`` collects every finding of every file before returning one
+``Report``; only a checker that cannot run (``ToolError``) stops it, because
+then nothing it says could be trusted.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from blueprint import catalog
+from blueprint.expander import Rendering, render
+from blueprint.finding import Finding, Location, Report, Severity, Source
+from blueprint.guard import GuardViolation, RulePack, default_rule_packs, run_guard, to_finding
+from blueprint.lint import DEFAULT_REGION, lint_text
+from blueprint.loader import Document, load_file
+from blueprint.model import Blueprint, from_data
+from blueprint.schema import check_blueprint, load_schema
+
+BLUEPRINT, TEMPLATE = "blueprint", "template"
+
+
+@dataclass(frozen=True)
+class ValidateOptions:
+    lint: bool = True
+    rule_packs: tuple[RulePack, ...] = field(default_factory=default_rule_packs)
+    region: str = DEFAULT_REGION
+    today: date | None = None
+
+
+def kind_of(doc: Document) -> str | None:
+    if "blueprint" in doc.data:
+        return BLUEPRINT
+    if "Resources" in doc.data or "AWSTemplateFormatVersion" in doc.data:
+        return TEMPLATE
+    return None
+
+
+def load_blueprint(path: str) -> tuple[Document | None, Blueprint | None, list[Finding]]:
+    """A blueprint file -> its document and typed blueprint, or the findings that stop it."""
+    doc, findings = load_file(path)
+    if doc is None:
+        return None, None, findings
+    if kind_of(doc) != BLUEPRINT:
+        return doc, None, [_not_a_blueprint(doc)]
+    findings = check_blueprint(doc)
+    if any(f.severity is Severity.ERROR for f in findings):
+        return doc, None, findings
+    return doc, from_data(doc.data, load_schema()), findings
+
+
+def _not_a_blueprint(doc: Document) -> Finding:
+    return Finding(Source.LOADER, "BP006", Severity.ERROR, Location(doc.file, 1, 1),
+                   "this file is neither a blueprint (no `blueprint:` key) nor a "
+                   "CloudFormation template (no `Resources:`)",
+                   "add `blueprint: v1` at the top, or check the file name")
+
+
+@dataclass
+class _Target:
+    """One file under check and the templates it contributes to the policy run."""
+
+    doc: Document
+    rendering: Rendering | None = None
+    # data file handed to cfn-guard -> (template name, its positions source)
+    data_files: dict[str, tuple[str, Document]] = field(default_factory=dict)
+
+
+def validate(paths: Sequence[str], options: ValidateOptions | None = None) -> Report:
+    options = options or ValidateOptions()
+    findings: list[Finding] = []
+    targets: list[_Target] = []
+    with tempfile.TemporaryDirectory(prefix="blueprint-") as scratch:
+        for index, path in enumerate(paths):
+            doc, found = load_file(path)
+            findings += found
+            if doc is None:
+                continue
+            kind = kind_of(doc)
+            if kind is None:
+                findings.append(_not_a_blueprint(doc))
+            elif kind == TEMPLATE:
+                targets.append(_Target(doc, data_files={path: (Path(path).name, doc)}))
+            else:
+                found = check_blueprint(doc, options.today)
+                findings += found
+                if any(f.severity is Severity.ERROR for f in found):
+                    continue
+                rendering = render(from_data(doc.data, load_schema()))
+                target = _Target(doc, rendering)
+                out_dir = Path(scratch) / str(index)
+                out_dir.mkdir()
+                for name, text in rendering.texts.items():
+                    rendered_path = out_dir / name
+                    rendered_path.write_text(text, encoding="utf-8")
+                    rendered_doc, problems = _reload(name, text)
+                    findings += problems
+                    target.data_files[str(rendered_path)] = (name, rendered_doc)
+                targets.append(target)
+
+        data_files = [f for target in targets for f in target.data_files]
+        violations = run_guard(data_files, options.rule_packs)
+    rule_index = catalog.rule_index(options.rule_packs)
+    by_file: dict[str, list[GuardViolation]] = {}
+    for violation in violations:
+        by_file.setdefault(violation.data_file, []).append(violation)
+    for target in targets:
+        for data_file, (name, positions_doc) in target.data_files.items():
+            for violation in by_file.get(data_file, []):
+                findings.append(_guard_finding(target, name, positions_doc, violation,
+                                               rule_index))
+            if options.lint:
+                findings += _lint_findings(target, name, positions_doc, options.region)
+    return Report(
+        files=tuple(paths),
+        findings=tuple(sorted(set(findings), key=Finding.sort_key)),
+        rules=catalog.rules_for_report(options.rule_packs),
+    )
+
+
+def _reload(name: str, text: str) -> tuple[Document, list[Finding]]:
+    from blueprint.loader import load_text
+
+    doc, problems = load_text(name, text)
+    if doc is None:  # the expander wrote YAML its own loader cannot read: a bug
+        raise RuntimeError(f"rendered {name} does not load: {problems}")
+    return doc, []
+
+
+def _pointer_path(pointer: str) -> tuple[str | int, ...]:
+    parts: list[str | int] = []
+    for raw in pointer.strip("/").split("/") if pointer.strip("/") else []:
+        part = raw.replace("~1", "/").replace("~0", "~")
+        parts.append(int(part) if part.isdigit() else part)
+    return tuple(parts)
+
+
+def _locate(target: _Target, template: str, positions_doc: Document, pointer: str,
+            line: int = 0, column: int = 0) -> tuple[Location, Location | None, str | None]:
+    """(where to report, the rendered location if any, the blueprint field if any)."""
+    if pointer:
+        template_location = positions_doc.location(_pointer_path(pointer))
+    else:
+        template_location = Location(positions_doc.file, line or 1, column or 1)
+    if target.rendering is None:
+        return Location(target.doc.file, template_location.line, template_location.column), \
+            None, None
+    source = target.rendering.blueprint_field(template, pointer) if pointer else None
+    rendered = Location(template, template_location.line, template_location.column)
+    if source is None:
+        return Location(target.doc.file, 1, 1), rendered, None
+    path = tuple(source.split("."))
+    return target.doc.location(path), rendered, source
+
+
+def _guard_finding(target: _Target, template: str, positions_doc: Document,
+                   violation: GuardViolation, rule_index: dict[str, catalog.RuleMeta]) -> Finding:
+    location, rendered, source = _locate(target, template, positions_doc, violation.pointer,
+                                         violation.line, violation.column)
+    meta = rule_index.get(violation.rule)
+    finding = to_finding(violation, location, mandatory=meta.mandatory if meta else True,
+                         hint=meta.hint if meta else None)
+    return _with_rendering(finding, rendered, source, template)
+
+
+def _with_rendering(finding: Finding, rendered: Location | None, source: str | None,
+                    template: str) -> Finding:
+    if rendered is None:
+        return finding
+    from dataclasses import replace
+
+    return replace(finding, rendered_location=rendered, blueprint_path=source,
+                   message=f"{finding.message} (rendered {template})")
+
+
+def _lint_findings(target: _Target, template: str, positions_doc: Document,
+                   region: str) -> list[Finding]:
+    result = []
+    for match in lint_text(positions_doc.text, region=region):
+        pointer = ""
+        location, rendered, source = _locate(target, template, positions_doc, pointer,
+                                             match.line, match.column)
+        if target.rendering is not None:
+            pointer = _pointer_at(positions_doc, match.line)
+            location, rendered, source = _locate(target, template, positions_doc, pointer,
+                                                 match.line, match.column)
+            rendered = Location(template, match.line, match.column)
+        finding = Finding(Source.LINT, match.rule_id, match.severity, location, match.message)
+        result.append(_with_rendering(finding, rendered, source, template))
+    return result
+
+
+def _pointer_at(doc: Document, line: int) -> str:
+    """The deepest path whose value starts on ``line`` (to trace a lint match back)."""
+    best: tuple[Any, ...] = ()
+    for path, (value_line, _) in doc.positions.values.items():
+        if value_line == line and len(path) > len(best):
+            best = path
+    return "/" + "/".join(str(p) for p in best) if best else ""

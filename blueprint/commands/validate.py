@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from blueprint.api import ValidateOptions, validate
+from blueprint.errors import UsageError
+from blueprint.finding import Severity
+from blueprint.formatters import FORMATS
+from blueprint.guard import RulePack, default_rule_packs
+
+
+def run(paths: list[str], *, output_format: str = "text", output: str | None = None,
+        lint: bool = True, fail_on: str = "error", extra_rules: list[str] | None = None) -> int:
+    if not paths:
+        raise UsageError("no files to validate", hint="blueprint validate FILE...")
+    if output_format not in FORMATS:
+        raise UsageError(f"unknown format {output_format!r}",
+                         hint=f"choose one of {', '.join(FORMATS)}")
+    packs = list(default_rule_packs())
+    for directory in extra_rules or []:
+        if not Path(directory).is_dir():
+            raise UsageError(f"--rules {directory}: not a directory")
+        packs.append(RulePack(Path(directory), mandatory=False))
+    report = validate(paths, ValidateOptions(lint=lint, rule_packs=tuple(packs)))
+    text = FORMATS[output_format](report)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return report.exit_code(Severity(fail_on))

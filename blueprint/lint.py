@@ -1,0 +1,57 @@
+"""cfn-lint, in-process through its Python API.
+
+cfn-lint is imported only when a template actually needs linting: its
+import alone costs about a second. Any exception inside cfn-lint becomes a
+``ToolError`` (fail closed), never a pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from blueprint.errors import ToolError
+from blueprint.finding import Severity
+
+DEFAULT_REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class LintMatch:
+    rule_id: str
+    severity: Severity
+    message: str
+    line: int
+    column: int
+
+
+_SEVERITY = {"error": Severity.ERROR, "warning": Severity.WARNING,
+             "informational": Severity.INFO, "info": Severity.INFO}
+
+
+def lint_text(text: str, *, region: str = DEFAULT_REGION) -> list[LintMatch]:
+    try:
+        from cfnlint.api import ManualArgs, lint
+    except Exception as err:  # noqa: BLE001 - any import failure means we cannot lint
+        raise ToolError(f"cfn-lint cannot be imported: {err}",
+                        hint="reinstall blueprint (pip install blueprint) or use --no-lint") \
+            from err
+    try:
+        matches = lint(text, config=ManualArgs(regions=[region]))
+    except Exception as err:  # noqa: BLE001 - a crash inside cfn-lint must not pass
+        raise ToolError(f"cfn-lint crashed: {type(err).__name__}: {err}") from err
+    result = []
+    for match in matches:
+        try:
+            severity = _SEVERITY.get(str(match.rule.severity).lower(), Severity.ERROR)
+            result.append(LintMatch(str(match.rule.id), severity, str(match.message),
+                                    int(match.linenumber), int(match.columnnumber)))
+        except (AttributeError, TypeError, ValueError) as err:
+            raise ToolError(f"cfn-lint returned a result blueprint cannot read: {err}") \
+                from err
+    return result
+
+
+def cfn_lint_version() -> str:
+    from importlib.metadata import version
+
+    return version("cfn-lint")

@@ -1,0 +1,749 @@
+"""CloudFormation resource models added to moto by :mod:`blueprint.local_aws.fixes`.
+
+This module imports moto at module level, so it is only imported lazily from
+:func:`blueprint.local_aws.fixes.apply_fixes`, after ``moto.cloudformation.parsing``
+(which imports every moto model).  moto builds its type -> model map from
+``CloudFormationModel.__subclasses__()`` in definition order, so the classes here,
+defined later, win for the CloudFormation types they declare.
+
+Each class only translates CloudFormation properties (PascalCase) into the
+arguments of the ECS backend's own API methods (the same calls the ECS HTTP API
+makes), so the state seen through ``ecs.describe_*`` is what the ECS API
+would have produced for the same request.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from moto.core.common_models import CloudFormationModel
+from moto.core.utils import pascal_to_camelcase, remap_nested_keys
+from moto.ec2.models import ec2_backends
+from moto.ec2.models.elastic_ip_addresses import ElasticAddress
+from moto.ec2.models.internet_gateways import InternetGateway
+from moto.ec2.models.nat_gateways import NatGateway
+from moto.ec2.models.route_tables import RouteTable
+from moto.ecs.models import (
+    Cluster,
+    EC2ContainerServiceBackend,
+    Service,
+    TaskDefinition,
+    ecs_backends,
+)
+
+__all__ = [
+    "DELETION_OVERRIDES",
+    "ECS_OVERRIDES",
+    "EcsCapacityProviderModel",
+    "EcsClusterCapacityProviderAssociationsModel",
+    "EcsClusterModel",
+    "EcsServiceModel",
+    "EcsTaskDefinitionModel",
+]
+
+
+def _ecs(account_id: str, region_name: str) -> EC2ContainerServiceBackend:
+    backend: EC2ContainerServiceBackend = ecs_backends[account_id][region_name]
+    return backend
+
+
+def _camel(value: Any) -> Any:
+    """PascalCase CloudFormation keys -> camelCase ECS API keys, recursively."""
+    return remap_nested_keys(value, pascal_to_camelcase)
+
+
+def _tags(props: dict[str, Any]) -> list[dict[str, str]] | None:
+    tags = props.get("Tags")
+    if not tags:
+        return None
+    return [{"key": t["Key"], "value": t["Value"]} for t in tags]
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _name_of(value: Any) -> str:
+    """A Ref may resolve to a moto model (when moto resolves lazily) or a string."""
+    name = getattr(value, "name", None)
+    if isinstance(name, str):
+        return name
+    return str(value)
+
+
+# ---------------------------------------------------------------------------
+# P2: AWS::ECS::CapacityProvider
+# ---------------------------------------------------------------------------
+
+
+class EcsCapacityProviderModel(CloudFormationModel):
+    """``AWS::ECS::CapacityProvider`` -> ``ecs.create_capacity_provider``.
+
+    ``Ref`` returns the capacity provider name (as in AWS).
+    """
+
+    def __init__(self, name: str, arn: str) -> None:
+        self.name = name
+        self.arn = arn
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ECS::CapacityProvider"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @staticmethod
+    def _asg_details(props: dict[str, Any]) -> dict[str, Any]:
+        details: dict[str, Any] = _camel(props.get("AutoScalingGroupProvider") or {})
+        arn = details.get("autoScalingGroupArn")
+        if arn is not None:
+            details["autoScalingGroupArn"] = _name_of(arn)
+        return details
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> EcsCapacityProviderModel:
+        props = cloudformation_json.get("Properties") or {}
+        provider = _ecs(account_id, region_name).create_capacity_provider(
+            resource_name, cls._asg_details(props), _tags(props)
+        )
+        return cls(provider.name, provider.capacity_provider_arn)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: EcsCapacityProviderModel,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> EcsCapacityProviderModel:
+        props = cloudformation_json.get("Properties") or {}
+        backend = _ecs(account_id, region_name)
+        if new_resource_name != original_resource.name:
+            backend.delete_capacity_provider(original_resource.name)
+            return cls.create_from_cloudformation_json(
+                new_resource_name, cloudformation_json, account_id, region_name
+            )
+        backend.update_capacity_provider(original_resource.name, cls._asg_details(props))
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        backend = _ecs(account_id, region_name)
+        if backend._get_provider(resource_name) is not None:
+            backend.delete_capacity_provider(resource_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        self.delete_from_cloudformation_json(self.name, {}, account_id, region_name)
+
+    def is_created(self) -> bool:
+        return True
+
+
+# ---------------------------------------------------------------------------
+# P3: AWS::ECS::ClusterCapacityProviderAssociations
+# ---------------------------------------------------------------------------
+
+
+class EcsClusterCapacityProviderAssociationsModel(CloudFormationModel):
+    """``AWS::ECS::ClusterCapacityProviderAssociations`` ->
+    ``ecs.put_cluster_capacity_providers``; deletion clears the cluster's providers."""
+
+    def __init__(self, cluster: str) -> None:
+        self.cluster = cluster
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.cluster
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ECS::ClusterCapacityProviderAssociations"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> EcsClusterCapacityProviderAssociationsModel:
+        props = cloudformation_json.get("Properties") or {}
+        cluster = _name_of(props["Cluster"])
+        providers = [_name_of(p) for p in props.get("CapacityProviders") or []]
+        strategy = _camel(props.get("DefaultCapacityProviderStrategy") or [])
+        for item in strategy:
+            item["capacityProvider"] = _name_of(item["capacityProvider"])
+        _ecs(account_id, region_name).put_cluster_capacity_providers(
+            cluster, providers, strategy
+        )
+        return cls(cluster)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: EcsClusterCapacityProviderAssociationsModel,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> EcsClusterCapacityProviderAssociationsModel:
+        props = cloudformation_json.get("Properties") or {}
+        if _name_of(props["Cluster"]) != original_resource.cluster:
+            original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        backend = _ecs(account_id, region_name)
+        cluster = backend.clusters.get(resource_name.split("/")[-1])
+        if cluster is not None:
+            backend.put_cluster_capacity_providers(resource_name, [], [])
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        self.delete_from_cloudformation_json(self.cluster, {}, account_id, region_name)
+
+    def is_created(self) -> bool:
+        return True
+
+
+# ---------------------------------------------------------------------------
+# P4: AWS::ECS::TaskDefinition and AWS::ECS::Service with their full properties
+# ---------------------------------------------------------------------------
+
+_TASKDEF_FIELDS = {
+    # CloudFormation property -> register_task_definition keyword
+    "NetworkMode": "network_mode",
+    "RequiresCompatibilities": "requires_compatibilities",
+    "ExecutionRoleArn": "execution_role_arn",
+    "TaskRoleArn": "task_role_arn",
+    "PidMode": "pid_mode",
+    "IpcMode": "ipc_mode",
+}
+_TASKDEF_NESTED_FIELDS = {
+    "Volumes": "volumes",
+    "PlacementConstraints": "placement_constraints",
+    "ProxyConfiguration": "proxy_configuration",
+    "InferenceAccelerators": "inference_accelerators",
+    "RuntimePlatform": "runtime_platform",
+    "EphemeralStorage": "ephemeral_storage",
+}
+
+
+def _taskdef_kwargs(resource_name: str, props: dict[str, Any]) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "family": props.get("Family") or resource_name,
+        "container_definitions": _camel(props.get("ContainerDefinitions") or []),
+        "cpu": _str_or_none(props.get("Cpu")),
+        "memory": _str_or_none(props.get("Memory")),
+        "tags": _tags(props),
+    }
+    for cfn_key, kw in _TASKDEF_FIELDS.items():
+        if props.get(cfn_key) is not None:
+            kwargs[kw] = props[cfn_key]
+    for cfn_key, kw in _TASKDEF_NESTED_FIELDS.items():
+        if props.get(cfn_key) is not None:
+            kwargs[kw] = _camel(props[cfn_key])
+    return kwargs
+
+
+class EcsTaskDefinitionModel(CloudFormationModel):
+    """``AWS::ECS::TaskDefinition`` -> ``ecs.register_task_definition`` with all of
+    NetworkMode, Cpu, Memory, RequiresCompatibilities, ExecutionRoleArn, TaskRoleArn,
+    Volumes, ... (moto's own handler passes only Family, ContainerDefinitions,
+    Volumes and Memory, so every task definition became ``bridge``).
+
+    ``Ref`` returns the task definition ARN. An update with changed properties
+    registers a new revision and deregisters the old one (a replacement, as in AWS).
+    """
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ECS::TaskDefinition"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> TaskDefinition:
+        props = cloudformation_json.get("Properties") or {}
+        task_def = _ecs(account_id, region_name).register_task_definition(
+            **_taskdef_kwargs(resource_name, props)
+        )
+        # Remember the input so an update can tell whether anything changed.
+        task_def._blueprint_cfn_properties = props  # type: ignore[attr-defined]
+        return task_def
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: TaskDefinition,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> TaskDefinition:
+        props = cloudformation_json.get("Properties") or {}
+        if getattr(original_resource, "_blueprint_cfn_properties", None) == props:
+            return original_resource
+        new = cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+        _ecs(account_id, region_name).deregister_task_definition(original_resource.arn)
+        return new
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        backend = _ecs(account_id, region_name)
+        try:
+            task_def = backend.describe_task_definition(resource_name)
+        except Exception:  # already gone
+            return
+        if task_def.status == "ACTIVE":
+            backend.deregister_task_definition(resource_name)
+
+    def is_created(self) -> bool:
+        return True
+
+
+def _service_settings(props: dict[str, Any]) -> dict[str, Any]:
+    """Service settings shared by create and update, as ECS API (camelCase) values."""
+    settings: dict[str, Any] = {}
+    network = props.get("NetworkConfiguration")
+    if network:
+        settings["network_configuration"] = _camel(network)
+    if props.get("LoadBalancers") is not None:
+        settings["load_balancers"] = _camel(props["LoadBalancers"])
+    strategy = props.get("CapacityProviderStrategy")
+    if strategy is not None:
+        settings["capacity_provider_strategy"] = [
+            {**_camel(item), "capacityProvider": _name_of(item["CapacityProvider"])}
+            for item in strategy
+        ]
+    if props.get("PlacementStrategies") is not None:
+        settings["placement_strategy"] = _camel(props["PlacementStrategies"])
+    if props.get("PlacementConstraints") is not None:
+        settings["placement_constraints"] = _camel(props["PlacementConstraints"])
+    if props.get("DeploymentConfiguration") is not None:
+        settings["deployment_configuration"] = _camel(props["DeploymentConfiguration"])
+    if props.get("HealthCheckGracePeriodSeconds") is not None:
+        settings["health_check_grace_period_seconds"] = int(
+            props["HealthCheckGracePeriodSeconds"]
+        )
+    if props.get("EnableECSManagedTags") is not None:
+        settings["enable_ecs_managed_tags"] = props["EnableECSManagedTags"]
+    if props.get("EnableExecuteCommand") is not None:
+        settings["enable_execute_command"] = props["EnableExecuteCommand"]
+    return settings
+
+
+def _settle(backend: EC2ContainerServiceBackend, service: Service) -> None:
+    """Report the service as steady: CloudFormation only finishes creating or
+    updating an ECS service once it is stable (runningCount == desiredCount)."""
+    cluster = backend._get_cluster(service.cluster_name)
+    backend.update_cluster_resources(cluster, -service.running_count, "RUNNING")
+    backend.update_cluster_resources(cluster, -service.pending_count, "PENDING")
+    service.running_count = service.desired_count
+    service.pending_count = 0
+    backend.update_cluster_resources(cluster, service.running_count, "RUNNING")
+    for deployment in service.deployments:
+        deployment["desiredCount"] = service.desired_count
+        deployment["runningCount"] = service.desired_count
+        deployment["pendingCount"] = 0
+        deployment["rolloutState"] = "COMPLETED"
+        deployment["rolloutStateReason"] = f"ECS deployment {deployment['id']} completed."
+        deployment["taskDefinition"] = service.task_definition
+        if getattr(service, "network_configuration", None):
+            deployment["networkConfiguration"] = service.network_configuration
+        if getattr(service, "capacity_provider_strategy", None):
+            deployment["capacityProviderStrategy"] = service.capacity_provider_strategy
+
+
+class EcsServiceModel(CloudFormationModel):
+    """``AWS::ECS::Service`` -> ``ecs.create_service`` / ``ecs.update_service`` with
+    NetworkConfiguration, LoadBalancers, CapacityProviderStrategy, PlacementStrategies,
+    DeploymentConfiguration, ... (moto's own handler passes only the name, cluster,
+    task definition and DesiredCount, on create and on update).
+
+    ``Ref`` returns the service ARN; ``GetAtt Name`` is supported.
+    A change of ServiceName or Cluster replaces the service, as in AWS.
+    """
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "ServiceName"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ECS::Service"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Name"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Service:
+        props = cloudformation_json.get("Properties") or {}
+        backend = _ecs(account_id, region_name)
+        settings = _service_settings(props)
+        task_definition = props.get("TaskDefinition")
+        launch_type = props.get("LaunchType")
+        service = backend.create_service(
+            _name_of(props.get("Cluster", "default")),
+            resource_name,
+            int(props.get("DesiredCount", 1)),
+            task_definition_str=None if task_definition is None else str(task_definition),
+            load_balancers=settings.pop("load_balancers", None),
+            scheduling_strategy=props.get("SchedulingStrategy"),
+            tags=_tags(props),
+            deployment_controller=_camel(props.get("DeploymentController")),
+            launch_type=launch_type or "EC2",
+            service_registries=_camel(props.get("ServiceRegistries")),
+            platform_version=props.get("PlatformVersion"),
+            propagate_tags=props.get("PropagateTags") or "NONE",
+            network_configuration=settings.pop("network_configuration", None),
+            role_arn=props.get("Role"),
+        )
+        if launch_type is None and "capacity_provider_strategy" in settings:
+            # With a capacity provider strategy the service has no launch type.
+            service.launch_type = None
+            for deployment in service.deployments:
+                deployment["launchType"] = None
+        for attr, value in settings.items():
+            setattr(service, attr, value)
+        _settle(backend, service)
+        return service
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: Service,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Service:
+        props = cloudformation_json.get("Properties") or {}
+        backend = _ecs(account_id, region_name)
+        cluster = _name_of(props.get("Cluster", "default")).split("/")[-1]
+        if cluster != original_resource.cluster_name or (
+            props.get("ServiceName") is not None
+            and props["ServiceName"] != original_resource.name
+        ):
+            backend.delete_service(
+                original_resource.cluster_name, original_resource.name, force=True
+            )
+            return cls.create_from_cloudformation_json(
+                new_resource_name, cloudformation_json, account_id, region_name
+            )
+        update: dict[str, Any] = {
+            "cluster": cluster,
+            "service": original_resource.name,
+            "task_definition": _str_or_none(props.get("TaskDefinition")),
+            "desired_count": int(props.get("DesiredCount", original_resource.desired_count)),
+        }
+        update.update(_service_settings(props))
+        service = backend.update_service(update)
+        _settle(backend, service)
+        return service
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        backend = _ecs(account_id, region_name)
+        for service in list(backend.services.values()):
+            if resource_name in (service.arn, service.name) and service.status == "ACTIVE":
+                backend.delete_service(service.cluster_name, service.name, force=True)
+
+    def is_created(self) -> bool:
+        return True
+
+
+class EcsClusterModel(CloudFormationModel):
+    """``AWS::ECS::Cluster`` -> ``ecs.create_cluster`` with ClusterSettings,
+    Configuration, CapacityProviders and DefaultCapacityProviderStrategy (moto's own
+    handler passes only the name), ``ecs.update_cluster`` on update and
+    ``ecs.delete_cluster`` on deletion (moto never deletes it).
+    """
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "ClusterName"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ECS::Cluster"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Cluster:
+        props = cloudformation_json.get("Properties") or {}
+        return _ecs(account_id, region_name).create_cluster(
+            cluster_name=resource_name,
+            tags=_tags(props),
+            cluster_settings=_camel(props.get("ClusterSettings")),
+            configuration=_camel(props.get("Configuration")),
+            capacity_providers=props.get("CapacityProviders"),
+            default_capacity_provider_strategy=_camel(
+                props.get("DefaultCapacityProviderStrategy")
+            ),
+        )
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: Cluster,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Cluster:
+        props = cloudformation_json.get("Properties") or {}
+        backend = _ecs(account_id, region_name)
+        if new_resource_name != original_resource.name:
+            backend.delete_cluster(original_resource.arn)
+            return cls.create_from_cloudformation_json(
+                new_resource_name, cloudformation_json, account_id, region_name
+            )
+        return backend.update_cluster(
+            original_resource.name,
+            _camel(props.get("ClusterSettings")),
+            _camel(props.get("Configuration")),
+            None,
+        )
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        backend = _ecs(account_id, region_name)
+        if resource_name.split("/")[-1] in backend.clusters:
+            backend.delete_cluster(resource_name)
+
+    def is_created(self) -> bool:
+        return True
+
+
+# ---------------------------------------------------------------------------
+# P10: EC2 resources that moto creates from a template but never deletes
+# ---------------------------------------------------------------------------
+
+
+class _DelegatingDelete:
+    """Create/update/attributes as moto's model ``_base``; add the missing deletion.
+
+    (Mixed into direct ``CloudFormationModel`` subclasses: moto only registers
+    direct subclasses.)
+    """
+
+    _base: ClassVar[Any]
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return str(cls._base.cloudformation_name_type())
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return str(cls._base.cloudformation_type())
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return bool(cls._base.has_cfn_attr(attr))
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        return cls._base.create_from_cloudformation_json(
+            resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        update = cls._base.update_from_cloudformation_json
+        if getattr(update, "__isabstractmethod__", False):
+            return original_resource
+        return update(
+            original_resource=original_resource,
+            new_resource_name=new_resource_name,
+            cloudformation_json=cloudformation_json,
+            account_id=account_id,
+            region_name=region_name,
+        )
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        cls._delete(ec2_backends[account_id][region_name], resource_name)
+
+    @staticmethod
+    def _delete(ec2: Any, physical_id: str) -> None:
+        raise NotImplementedError
+
+    def is_created(self) -> bool:
+        return True
+
+
+class Ec2RouteTableModel(_DelegatingDelete, CloudFormationModel):  # type: ignore[misc]
+    """``AWS::EC2::RouteTable``: deletion -> ``ec2.delete_route_table``."""
+
+    _base = RouteTable
+
+    @staticmethod
+    def _delete(ec2: Any, physical_id: str) -> None:
+        if physical_id in ec2.route_tables:
+            ec2.delete_route_table(physical_id)
+
+
+class Ec2NatGatewayModel(_DelegatingDelete, CloudFormationModel):  # type: ignore[misc]
+    """``AWS::EC2::NatGateway``: deletion -> ``ec2.delete_nat_gateway``."""
+
+    _base = NatGateway
+
+    @staticmethod
+    def _delete(ec2: Any, physical_id: str) -> None:
+        if physical_id in ec2.nat_gateways:
+            ec2.delete_nat_gateway(physical_id)
+
+
+class Ec2EipModel(_DelegatingDelete, CloudFormationModel):  # type: ignore[misc]
+    """``AWS::EC2::EIP``: deletion -> ``ec2.release_address`` (Ref is the public IP)."""
+
+    _base = ElasticAddress
+
+    @staticmethod
+    def _delete(ec2: Any, physical_id: str) -> None:
+        if ec2.address_by_ip([physical_id], fail_if_not_found=False):
+            ec2.release_address(address=physical_id)
+
+
+class Ec2InternetGatewayModel(_DelegatingDelete, CloudFormationModel):  # type: ignore[misc]
+    """``AWS::EC2::InternetGateway``: deletion detaches it (moto keeps the
+    VPCGatewayAttachment forever) and -> ``ec2.delete_internet_gateway``."""
+
+    _base = InternetGateway
+
+    @staticmethod
+    def _delete(ec2: Any, physical_id: str) -> None:
+        igw = ec2.internet_gateways.get(physical_id)
+        if igw is None:
+            return
+        if igw.vpc is not None:
+            ec2.detach_internet_gateway(physical_id, igw.vpc.id)
+        ec2.delete_internet_gateway(physical_id)
+
+
+ECS_OVERRIDES: tuple[type[CloudFormationModel], ...] = (
+    EcsCapacityProviderModel,
+    EcsClusterCapacityProviderAssociationsModel,
+    EcsTaskDefinitionModel,
+    EcsServiceModel,
+    EcsClusterModel,
+)
+DELETION_OVERRIDES: tuple[type[CloudFormationModel], ...] = (
+    Ec2RouteTableModel,
+    Ec2NatGatewayModel,
+    Ec2EipModel,
+    Ec2InternetGatewayModel,
+)

@@ -1,0 +1,515 @@
+"""Fidelity fixes for moto's CloudFormation, applied inside the moto server process.
+
+moto 5.2 cannot deploy blueprint's nested ECS-on-EC2 stacks as AWS would (see
+``/work/shared/research/moto-findings.md``).  Each gap is closed by one named fix
+below.  :func:`apply_fixes` applies them, and must run in the process that hosts
+the moto server *before* the first CloudFormation request (``start_local_aws``
+and ``serve_forever`` do this).
+
+Where moto has an extension point it is used: missing resource types and the
+ECS resource handlers are new ``CloudFormationModel`` subclasses
+(:mod:`blueprint.local_aws._moto_models`), which moto picks up from
+``CloudFormationModel.__subclasses__()``.  The remaining fixes patch single moto
+functions; every patch is marked, so applying a fix twice is a no-op, and keeps
+the original reachable as ``__wrapped__``.
+
+=====  ==========================================================================
+id     gap closed
+=====  ==========================================================================
+P1     ``Fn::GetAtt [Child, Outputs.Key]`` on a nested stack fails (HTTP 500) and
+       the YAML short form ``!GetAtt A.Outputs.X`` is split on every dot.
+P2     ``AWS::ECS::CapacityProvider`` is ignored (``Ref`` is None).
+P3     ``AWS::ECS::ClusterCapacityProviderAssociations`` is ignored.
+P4     ``AWS::ECS::TaskDefinition`` / ``AWS::ECS::Service`` drop network mode, cpu,
+       execution role, awsvpc network configuration, load balancers, capacity
+       provider strategy, placement and deployment configuration (create and
+       update), and are never deleted.
+P5     A custom resource whose Lambda cannot run (no Docker) never completes.
+P6     After executing a change set the stack has no Outputs (and stale
+       parameters/exports).
+P7     Updating a nested stack deletes and recreates it (new name and id) instead
+       of updating it in place.
+P8     A change set's Changes omit resources modified only through changed
+       parameter values.
+P9     A stack whose deletion fails vanishes (neither listed nor DELETE_FAILED).
+P10    Route tables, NAT gateways, EIPs, internet gateways and ECS clusters are
+       never deleted with their stack, so deleting the VPC stack fails.
+=====  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "FIXES",
+    "MOTO_YAML_TAG_CONSTRUCTOR",
+    "Fix",
+    "applied_fixes",
+    "apply_fixes",
+    "fix_by_id",
+    "lambda_can_run",
+    "original",
+]
+
+logger = logging.getLogger(__name__)
+
+_MARK = "__blueprint_fix__"
+_lock = threading.Lock()
+_applied: list[str] = []
+
+
+@dataclass(frozen=True)
+class Fix:
+    """One named fidelity fix: ``id`` (P1...), a short ``name`` and the ``gap`` it closes."""
+
+    id: str
+    name: str
+    gap: str
+    apply: Callable[[], None]
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+
+
+def _is_marked(owner: Any, attr: str, fix_id: str) -> bool:
+    current = owner.__dict__.get(attr)
+    func = getattr(current, "__func__", current)
+    return bool(getattr(func, _MARK, None) == fix_id)
+
+
+def _patch(
+    owner: Any, attr: str, fix_id: str, new: Callable[..., Any], *, kind: str = "function"
+) -> None:
+    """Set ``owner.attr = new`` (marked with ``fix_id``) unless already done."""
+    if _is_marked(owner, attr, fix_id):
+        return
+    current = owner.__dict__.get(attr)
+    new.__wrapped__ = getattr(current, "__func__", current)  # type: ignore[attr-defined]
+    setattr(new, _MARK, fix_id)
+    if kind == "classmethod":
+        setattr(owner, attr, classmethod(new))
+    else:
+        setattr(owner, attr, new)
+
+
+def original(owner: Any, attr: str) -> Callable[..., Any]:
+    """moto's own (unpatched) function behind ``owner.attr``."""
+    current = owner.__dict__[attr]
+    func = getattr(current, "__func__", current)
+    return getattr(func, "__wrapped__", func)  # type: ignore[no-any-return]
+
+
+# ---------------------------------------------------------------------------
+# P1: nested stack outputs via Fn::GetAtt
+# ---------------------------------------------------------------------------
+
+
+def _yaml_tag_constructor(loader: Any, tag: str, node: Any) -> Any:
+    """moto's short-form intrinsic constructor, with ``!GetAtt A.B.C`` -> ``[A, "B.C"]``
+    (CloudFormation splits the short form on the first dot only)."""
+    import yaml
+
+    if tag == "!GetAtt":
+        value: Any = node.value
+        if isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        elif isinstance(value, str):
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    elif isinstance(node, yaml.MappingNode):
+        value = loader.construct_mapping(node, deep=True)
+    else:
+        value = node.value
+    key = "Ref" if tag == "!Ref" else f"Fn::{tag[1:]}"
+    return {key: value}
+
+
+setattr(_yaml_tag_constructor, _MARK, "P1")
+
+
+def _stack_get_cfn_attribute(self: Any, attribute_name: str) -> Any:
+    """``Fn::GetAtt [NestedStack, Outputs.Key]`` -> the nested stack's output value."""
+    from moto.cloudformation.exceptions import (
+        UnformattedGetAttTemplateException,
+        ValidationError,
+    )
+
+    prefix = "Outputs."
+    if not attribute_name.startswith(prefix):
+        raise UnformattedGetAttTemplateException()
+    key = attribute_name[len(prefix) :]
+    output = self.output_map[key] if key in self.output_map.outputs else None
+    if output is None:
+        raise ValidationError(
+            self.stack_id,
+            message=f"Template error: stack {self.name} has no output named '{key}'",
+        )
+    return output.value
+
+
+#: moto's own short-form constructor (kept for comparison in tests).
+MOTO_YAML_TAG_CONSTRUCTOR: Callable[..., Any] | None = None
+
+
+def _apply_p1() -> None:
+    import yaml
+    from moto.cloudformation import models, responses, utils
+
+    global MOTO_YAML_TAG_CONSTRUCTOR
+    if MOTO_YAML_TAG_CONSTRUCTOR is None and utils.yaml_tag_constructor is not _yaml_tag_constructor:
+        MOTO_YAML_TAG_CONSTRUCTOR = utils.yaml_tag_constructor
+
+    if not _is_marked(models.Stack, "get_cfn_attribute", "P1"):
+        _patch(models.Stack, "get_cfn_attribute", "P1", _stack_get_cfn_attribute)
+    # moto re-registers the constructor before every parse, by module-level name.
+    for module in (utils, models, responses):
+        module.yaml_tag_constructor = _yaml_tag_constructor  # type: ignore[attr-defined]
+    yaml.add_multi_constructor("", _yaml_tag_constructor)
+
+
+# ---------------------------------------------------------------------------
+# P2-P4: CloudFormation models for ECS
+# ---------------------------------------------------------------------------
+
+
+def _register_models() -> None:
+    """Make moto use the models of :mod:`blueprint.local_aws._moto_models`.
+
+    moto maps CloudFormation types to ``CloudFormationModel.__subclasses__()`` in
+    definition order, so defining the classes (importing the module, after moto's
+    models) registers them; the lru caches are cleared in case moto built its map
+    already.  P2, P3, P4 and P10 therefore take effect together.
+    """
+    from moto.cloudformation import parsing
+
+    from blueprint.local_aws import _moto_models
+
+    overrides = (*_moto_models.ECS_OVERRIDES, *_moto_models.DELETION_OVERRIDES)
+    model_map = parsing.get_model_map()
+    if all(model_map.get(m.cloudformation_type()) is m for m in overrides):
+        return
+    for cache in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cache.cache_clear()
+    model_map = parsing.get_model_map()
+    for model in overrides:
+        model_map[model.cloudformation_type()] = model
+
+
+# ---------------------------------------------------------------------------
+# P5: custom resources complete at once when their Lambda cannot run
+# ---------------------------------------------------------------------------
+
+
+@functools.cache
+def lambda_can_run() -> bool:
+    """True when moto could run a Lambda (it needs a reachable Docker daemon)."""
+    try:
+        import docker
+
+        client = docker.from_env(timeout=2)
+        client.ping()
+        client.close()
+    except Exception:
+        return False
+    return True
+
+
+def _custom_create(
+    cls: Any,
+    resource_name: str,
+    cloudformation_json: dict[str, Any],
+    account_id: str,
+    region_name: str,
+    **kwargs: Any,
+) -> Any:
+    """Create a custom resource; answer it SUCCESS at once if its Lambda cannot run."""
+    from moto.awslambda.utils import get_backend as get_lambda_backend
+    from moto.cloudformation import cloudformation_backends
+    from moto.moto_api._internal import mock_random
+
+    if lambda_can_run():
+        return original(cls, "create_from_cloudformation_json")(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+    # As in AWS, the ServiceToken must name an existing function.
+    service_token = cloudformation_json["Properties"]["ServiceToken"]
+    get_lambda_backend(account_id, region_name).get_function(service_token)
+    resource = cls(region_name, str(mock_random.uuid4()), kwargs["LogicalId"], resource_name)
+    resource.set_data({})
+    stack = cloudformation_backends[account_id][region_name].get_stack(kwargs["StackId"])
+    stack.add_custom_resource(resource)
+    return resource
+
+
+def _apply_p5() -> None:
+    from moto.cloudformation.custom_model import CustomModel
+
+    _patch(
+        CustomModel, "create_from_cloudformation_json", "P5", _custom_create, kind="classmethod"
+    )
+
+
+# ---------------------------------------------------------------------------
+# P6: Outputs/parameters/exports after ExecuteChangeSet
+# ---------------------------------------------------------------------------
+
+
+def _execute_change_set(
+    self: Any, change_set_name: str, stack_name: str | None = None
+) -> None:
+    from moto.cloudformation.models import CloudFormationBackend
+
+    original(CloudFormationBackend, "execute_change_set")(self, change_set_name, stack_name)
+    change_set = self.describe_change_set(change_set_name)
+    stack = self.stacks.get(change_set.stack_id)
+    if stack is None:
+        return
+    # The stack was created from an empty template (or keeps the old one): re-read it.
+    stack._parse_template()
+    stack.description = stack.template_dict.get("Description")
+    if change_set.parameters:
+        stack.parameters = dict(change_set.parameters)
+    stack.output_map = stack._create_output_map()
+    for export in stack.exports:
+        self.exports[export.name] = export
+
+
+def _apply_p6() -> None:
+    from moto.cloudformation.models import CloudFormationBackend
+
+    _patch(CloudFormationBackend, "execute_change_set", "P6", _execute_change_set)
+
+
+# ---------------------------------------------------------------------------
+# P7: nested stacks are updated in place
+# ---------------------------------------------------------------------------
+
+
+def _nested_stack_update(
+    cls: Any,
+    original_resource: Any,
+    new_resource_name: str,
+    cloudformation_json: dict[str, Any],
+    account_id: str,
+    region_name: str,
+) -> Any:
+    """Update the child stack (same name and id) with the new template and parameters."""
+    from moto.cloudformation.utils import get_stack_from_s3_url
+    from moto.utilities.utils import get_partition
+
+    props = cloudformation_json["Properties"]
+    template_body = get_stack_from_s3_url(
+        props["TemplateURL"], account_id=account_id, partition=get_partition(region_name)
+    )
+    parameters = dict(props.get("Parameters") or {})
+    original_resource.update(template_body, parameters=parameters)
+    return original_resource
+
+
+def _apply_p7() -> None:
+    from moto.cloudformation.models import Stack
+
+    _patch(
+        Stack, "update_from_cloudformation_json", "P7", _nested_stack_update, kind="classmethod"
+    )
+
+
+# ---------------------------------------------------------------------------
+# P8: change set Changes include parameter-driven modifications
+# ---------------------------------------------------------------------------
+
+
+def _change_set_diff(self: Any) -> list[Any]:
+    from moto.cloudformation.models import Change
+
+    resource_map = self.stack.resource_map
+    by_action = resource_map.build_resource_diff(self.template_dict, self.parameters or None)
+    new_resources = self.template_dict.get("Resources") or {}
+    old_resources = resource_map._resource_json_map
+    changes = []
+    for action, names in by_action.items():
+        source = old_resources if action == "Remove" else new_resources
+        for name in dict.fromkeys(names):
+            changes.append(
+                Change(
+                    action=action,
+                    logical_resource_id=name,
+                    resource_type=source[name]["Type"],
+                )
+            )
+    return changes
+
+
+def _apply_p8() -> None:
+    from moto.cloudformation.models import ChangeSet
+
+    _patch(ChangeSet, "diff", "P8", _change_set_diff)
+
+
+# ---------------------------------------------------------------------------
+# P9: failed deletion -> DELETE_FAILED instead of a vanished stack
+# ---------------------------------------------------------------------------
+
+
+def _delete_stack(self: Any, name_or_stack_id: str) -> None:
+    stack = self.stacks.get(name_or_stack_id)
+    if stack is None:
+        for candidate in list(self.stacks.values()):
+            if candidate.name == name_or_stack_id:
+                self._delete_stack_by_id(candidate.stack_id)
+        return
+    self._delete_stack_by_id(stack.stack_id)
+
+
+def _delete_stack_by_id(self: Any, stack_id: str) -> None:
+    stack = self.stacks[stack_id]
+    export_names = [export.name for export in stack.exports]
+    try:
+        stack.delete()
+    except Exception as exc:
+        reason = getattr(exc, "message", None) or str(exc)
+        stack.status = "DELETE_FAILED"
+        stack._add_stack_event("DELETE_FAILED", resource_status_reason=reason)
+        raise
+    self.stacks.pop(stack_id, None)
+    self.deleted_stacks[stack.stack_id] = stack
+    for export_name in export_names:
+        self.exports.pop(export_name, None)
+
+
+def _delete_stack_action(self: Any) -> Any:
+    """DeleteStack API: like AWS, a failed deletion is reported through the stack's
+    status (DELETE_FAILED) and events, not as an error of the DeleteStack call."""
+    from moto.cloudformation.responses import CloudFormationResponse
+    from moto.core.responses import EmptyResult
+
+    try:
+        return original(CloudFormationResponse, "delete_stack")(self)
+    except Exception:
+        name = self._get_param("StackName")
+        failed = [
+            s
+            for s in self.cloudformation_backend.stacks.values()
+            if name in (s.name, s.stack_id) and s.status == "DELETE_FAILED"
+        ]
+        if not failed:
+            raise
+        return EmptyResult()
+
+
+def _apply_p9() -> None:
+    from moto.cloudformation.models import CloudFormationBackend
+    from moto.cloudformation.responses import CloudFormationResponse
+
+    _patch(CloudFormationBackend, "delete_stack", "P9", _delete_stack)
+    _patch(CloudFormationResponse, "delete_stack", "P9", _delete_stack_action)
+    if not hasattr(CloudFormationBackend, "_delete_stack_by_id"):
+        setattr(_delete_stack_by_id, _MARK, "P9")
+        CloudFormationBackend._delete_stack_by_id = _delete_stack_by_id
+
+
+# ---------------------------------------------------------------------------
+# registry
+# ---------------------------------------------------------------------------
+
+FIXES: tuple[Fix, ...] = (
+    Fix(
+        "P1",
+        "nested-stack-outputs",
+        "Fn::GetAtt [Child, Outputs.Key] on AWS::CloudFormation::Stack fails and "
+        "!GetAtt A.Outputs.X is split on every dot",
+        _apply_p1,
+    ),
+    Fix(
+        "P2",
+        "ecs-capacity-provider",
+        "AWS::ECS::CapacityProvider has no moto model: skipped, Ref is None",
+        _register_models,
+    ),
+    Fix(
+        "P3",
+        "ecs-cluster-capacity-provider-associations",
+        "AWS::ECS::ClusterCapacityProviderAssociations has no moto model: skipped",
+        _register_models,
+    ),
+    Fix(
+        "P4",
+        "ecs-task-definition-and-service-properties",
+        "moto's ECS TaskDefinition/Service handlers drop network mode, cpu, roles, "
+        "awsvpc config, load balancers, capacity provider strategy, placement",
+        _register_models,
+    ),
+    Fix(
+        "P5",
+        "custom-resource-without-lambda-runtime",
+        "a custom resource whose Lambda cannot run (no Docker) never completes",
+        _apply_p5,
+    ),
+    Fix(
+        "P6",
+        "change-set-outputs",
+        "after ExecuteChangeSet the stack's Outputs are empty and parameters stale",
+        _apply_p6,
+    ),
+    Fix(
+        "P7",
+        "nested-stack-update-in-place",
+        "a nested stack update deletes and recreates the child stack",
+        _apply_p7,
+    ),
+    Fix(
+        "P8",
+        "change-set-parameter-changes",
+        "change set Changes omit resources modified only by changed parameter values",
+        _apply_p8,
+    ),
+    Fix(
+        "P9",
+        "delete-failed-status",
+        "a stack whose deletion fails disappears instead of showing DELETE_FAILED",
+        _apply_p9,
+    ),
+    Fix(
+        "P10",
+        "delete-stack-resources",
+        "route tables, NAT gateways, EIPs, internet gateways and ECS clusters are not "
+        "deleted with their stack, so the VPC stack's deletion fails (DependencyViolation)",
+        _register_models,
+    ),
+)
+
+
+def fix_by_id(fix_id: str) -> Fix:
+    for fix in FIXES:
+        if fix.id == fix_id:
+            return fix
+    raise KeyError(fix_id)
+
+
+def apply_fixes(ids: Iterable[str] | None = None) -> list[str]:
+    """Apply the named fixes (all by default) to moto in this process; idempotent.
+
+    Returns the ids of all fixes applied so far.
+    """
+    selected = [fix_by_id(i) for i in ids] if ids is not None else list(FIXES)
+    with _lock:
+        for fix in selected:
+            fix.apply()
+            if fix.id not in _applied:
+                _applied.append(fix.id)
+                logger.debug("applied moto fix %s (%s)", fix.id, fix.name)
+        return list(_applied)
+
+
+def applied_fixes() -> list[str]:
+    """Ids of the fixes applied in this process."""
+    return list(_applied)

@@ -1,0 +1,76 @@
+"""The one way blueprint runs an external program, and how it finds cfn-guard.
+
+``run_tool`` takes an argv list (never a shell string), bounds the run with a
+timeout and turns every way a program can fail to start or finish into a
+``ToolError`` naming the program, so callers fail closed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from blueprint.errors import ToolError
+
+DEFAULT_TIMEOUT_SECONDS = 120.0
+GUARD_VERSION = "3.1.1"
+GUARD_INSTALL_HINT = (
+    "install the pinned cfn-guard 3.1.1 with `python -m blueprint.install_guard` "
+    "(or `make setup`), or point $CFN_GUARD at a cfn-guard 3.x binary"
+)
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_tool(argv: list[str], *, timeout: float = DEFAULT_TIMEOUT_SECONDS,
+             stdin: str | None = None) -> ToolResult:
+    name = Path(argv[0]).name
+    try:
+        completed = subprocess.run(  # noqa: S603 - argv list, no shell
+            argv, input=stdin, capture_output=True, timeout=timeout, check=False,
+            text=True, encoding="utf-8", errors="replace",
+        )
+    except FileNotFoundError as err:
+        raise ToolError(f"{name} not found at {argv[0]}", hint=GUARD_INSTALL_HINT
+                        if name.startswith("cfn-guard") else None) from err
+    except PermissionError as err:
+        raise ToolError(f"{name} at {argv[0]} is not executable",
+                        hint=f"chmod +x {argv[0]}") from err
+    except subprocess.TimeoutExpired as err:
+        raise ToolError(f"{name} did not finish within {timeout:g} s") from err
+    except OSError as err:
+        raise ToolError(f"{name} could not be started: {err.strerror or err}") from err
+    return ToolResult(tuple(argv), completed.returncode, completed.stdout, completed.stderr)
+
+
+def project_tools_dir() -> Path:
+    """Where the set-up installs pinned tools: $BLUEPRINT_TOOLS_DIR or ~/.cache/blueprint/tools."""
+    configured = os.environ.get("BLUEPRINT_TOOLS_DIR")
+    if configured:
+        return Path(configured)
+    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache_home) / "blueprint" / "tools"
+
+
+def find_cfn_guard() -> str:
+    """$CFN_GUARD, then PATH, then the project's own tools location."""
+    configured = os.environ.get("CFN_GUARD")
+    if configured:
+        return configured  # run_tool reports it if it is missing or broken
+    on_path = shutil.which("cfn-guard")
+    if on_path:
+        return on_path
+    installed = project_tools_dir() / "bin" / "cfn-guard"
+    if installed.is_file():
+        return str(installed)
+    raise ToolError("cfn-guard is not installed: the policies cannot be checked",
+                    hint=GUARD_INSTALL_HINT)
