@@ -8,6 +8,7 @@ rule syntax error, or a template cfn-guard did not report on raises
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -58,11 +59,21 @@ def guard_argv(guard: str, packs: Sequence[RulePack], data_files: Sequence[str])
     return [*argv, "-o", "json", "-z", "-S", "none"]
 
 
+def guard_timeout() -> float:
+    """Seconds cfn-guard may run: $BLUEPRINT_GUARD_TIMEOUT, default 120."""
+    configured = os.environ.get("BLUEPRINT_GUARD_TIMEOUT", "")
+    try:
+        return float(configured) if configured else 120.0
+    except ValueError:
+        raise ToolError(f"BLUEPRINT_GUARD_TIMEOUT={configured!r} is not a number") from None
+
+
 def run_guard(data_files: Sequence[str], packs: Sequence[RulePack] | None = None,
-              *, timeout: float = 120.0) -> list[GuardViolation]:
+              *, timeout: float | None = None) -> list[GuardViolation]:
     """Violations of every rule in ``packs`` by every file in ``data_files``."""
     if not data_files:
         return []
+    timeout = guard_timeout() if timeout is None else timeout
     result = run_tool(guard_argv(find_cfn_guard(), packs or default_rule_packs(), data_files),
                       timeout=timeout)
     if result.returncode not in (GUARD_PASS, GUARD_FAIL):

@@ -101,7 +101,7 @@ def _report_schema_error(out: _Collector, schema: dict[str, Any], error: Any) ->
         child = _subschema(schema, (*path, missing))
         where = f"in {name}" if path else "at the top level"
         out.add("BP102", path, f"missing required key {missing!r} {where}",
-                child.get("description"))
+                child.get("description"), key=True)
     elif keyword == "type":
         expected = sub.get("type")
         out.add("BP103", path, f"{name} must be {_article(expected)}, got {_short(error.instance)}",
