@@ -111,7 +111,7 @@ class EcsCapacityProviderModel(CloudFormationModel):
         return details
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
+    def create_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -126,7 +126,7 @@ class EcsCapacityProviderModel(CloudFormationModel):
         return cls(provider.name, provider.capacity_provider_arn)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
+    def update_from_cloudformation_json(
         cls,
         original_resource: EcsCapacityProviderModel,
         new_resource_name: str,
@@ -136,7 +136,7 @@ class EcsCapacityProviderModel(CloudFormationModel):
     ) -> EcsCapacityProviderModel:
         props = cloudformation_json.get("Properties") or {}
         backend = _ecs(account_id, region_name)
-        if new_resource_name != original_resource.name:
+        if props.get("Name") not in (None, original_resource.name):
             backend.delete_capacity_provider(original_resource.name)
             return cls.create_from_cloudformation_json(
                 new_resource_name, cloudformation_json, account_id, region_name
@@ -145,7 +145,7 @@ class EcsCapacityProviderModel(CloudFormationModel):
         return original_resource
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
+    def delete_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -192,7 +192,7 @@ class EcsClusterCapacityProviderAssociationsModel(CloudFormationModel):
         return False
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
+    def create_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -206,13 +206,11 @@ class EcsClusterCapacityProviderAssociationsModel(CloudFormationModel):
         strategy = _camel(props.get("DefaultCapacityProviderStrategy") or [])
         for item in strategy:
             item["capacityProvider"] = _name_of(item["capacityProvider"])
-        _ecs(account_id, region_name).put_cluster_capacity_providers(
-            cluster, providers, strategy
-        )
+        _ecs(account_id, region_name).put_cluster_capacity_providers(cluster, providers, strategy)
         return cls(cluster)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
+    def update_from_cloudformation_json(
         cls,
         original_resource: EcsClusterCapacityProviderAssociationsModel,
         new_resource_name: str,
@@ -228,7 +226,7 @@ class EcsClusterCapacityProviderAssociationsModel(CloudFormationModel):
         )
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
+    def delete_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -236,7 +234,7 @@ class EcsClusterCapacityProviderAssociationsModel(CloudFormationModel):
         region_name: str,
     ) -> None:
         backend = _ecs(account_id, region_name)
-        cluster = backend.clusters.get(resource_name.split("/")[-1])
+        cluster = backend.clusters.get(resource_name.rsplit("/", maxsplit=1)[-1])
         if cluster is not None:
             backend.put_cluster_capacity_providers(resource_name, [], [])
 
@@ -310,7 +308,7 @@ class EcsTaskDefinitionModel(CloudFormationModel):
         return False
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
+    def create_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -327,7 +325,7 @@ class EcsTaskDefinitionModel(CloudFormationModel):
         return task_def
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
+    def update_from_cloudformation_json(
         cls,
         original_resource: TaskDefinition,
         new_resource_name: str,
@@ -345,7 +343,7 @@ class EcsTaskDefinitionModel(CloudFormationModel):
         return new
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
+    def delete_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -385,9 +383,7 @@ def _service_settings(props: dict[str, Any]) -> dict[str, Any]:
     if props.get("DeploymentConfiguration") is not None:
         settings["deployment_configuration"] = _camel(props["DeploymentConfiguration"])
     if props.get("HealthCheckGracePeriodSeconds") is not None:
-        settings["health_check_grace_period_seconds"] = int(
-            props["HealthCheckGracePeriodSeconds"]
-        )
+        settings["health_check_grace_period_seconds"] = int(props["HealthCheckGracePeriodSeconds"])
     if props.get("EnableECSManagedTags") is not None:
         settings["enable_ecs_managed_tags"] = props["EnableECSManagedTags"]
     if props.get("EnableExecuteCommand") is not None:
@@ -413,8 +409,9 @@ def _settle(backend: EC2ContainerServiceBackend, service: Service) -> None:
         deployment["taskDefinition"] = service.task_definition
         if getattr(service, "network_configuration", None):
             deployment["networkConfiguration"] = service.network_configuration
-        if getattr(service, "capacity_provider_strategy", None):
-            deployment["capacityProviderStrategy"] = service.capacity_provider_strategy
+        strategy = getattr(service, "capacity_provider_strategy", None)
+        if strategy:
+            deployment["capacityProviderStrategy"] = strategy
 
 
 class EcsServiceModel(CloudFormationModel):
@@ -440,7 +437,7 @@ class EcsServiceModel(CloudFormationModel):
         return attr == "Name"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
+    def create_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -480,7 +477,7 @@ class EcsServiceModel(CloudFormationModel):
         return service
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
+    def update_from_cloudformation_json(
         cls,
         original_resource: Service,
         new_resource_name: str,
@@ -492,8 +489,7 @@ class EcsServiceModel(CloudFormationModel):
         backend = _ecs(account_id, region_name)
         cluster = _name_of(props.get("Cluster", "default")).split("/")[-1]
         if cluster != original_resource.cluster_name or (
-            props.get("ServiceName") is not None
-            and props["ServiceName"] != original_resource.name
+            props.get("ServiceName") is not None and props["ServiceName"] != original_resource.name
         ):
             backend.delete_service(
                 original_resource.cluster_name, original_resource.name, force=True
@@ -513,7 +509,7 @@ class EcsServiceModel(CloudFormationModel):
         return service
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
+    def delete_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -549,7 +545,7 @@ class EcsClusterModel(CloudFormationModel):
         return attr == "Arn"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
+    def create_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -564,13 +560,11 @@ class EcsClusterModel(CloudFormationModel):
             cluster_settings=_camel(props.get("ClusterSettings")),
             configuration=_camel(props.get("Configuration")),
             capacity_providers=props.get("CapacityProviders"),
-            default_capacity_provider_strategy=_camel(
-                props.get("DefaultCapacityProviderStrategy")
-            ),
+            default_capacity_provider_strategy=_camel(props.get("DefaultCapacityProviderStrategy")),
         )
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
+    def update_from_cloudformation_json(
         cls,
         original_resource: Cluster,
         new_resource_name: str,
@@ -580,7 +574,8 @@ class EcsClusterModel(CloudFormationModel):
     ) -> Cluster:
         props = cloudformation_json.get("Properties") or {}
         backend = _ecs(account_id, region_name)
-        if new_resource_name != original_resource.name:
+        # Only an explicit new ClusterName replaces it (a generated name is kept).
+        if props.get("ClusterName") not in (None, original_resource.name):
             backend.delete_cluster(original_resource.arn)
             return cls.create_from_cloudformation_json(
                 new_resource_name, cloudformation_json, account_id, region_name
@@ -593,7 +588,7 @@ class EcsClusterModel(CloudFormationModel):
         )
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
+    def delete_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -601,7 +596,7 @@ class EcsClusterModel(CloudFormationModel):
         region_name: str,
     ) -> None:
         backend = _ecs(account_id, region_name)
-        if resource_name.split("/")[-1] in backend.clusters:
+        if resource_name.rsplit("/", maxsplit=1)[-1] in backend.clusters:
             backend.delete_cluster(resource_name)
 
     def is_created(self) -> bool:
@@ -685,7 +680,7 @@ class _DelegatingDelete:
         return True
 
 
-class Ec2RouteTableModel(_DelegatingDelete, CloudFormationModel):  # type: ignore[misc]
+class Ec2RouteTableModel(_DelegatingDelete, CloudFormationModel):
     """``AWS::EC2::RouteTable``: deletion -> ``ec2.delete_route_table``."""
 
     _base = RouteTable
@@ -696,7 +691,7 @@ class Ec2RouteTableModel(_DelegatingDelete, CloudFormationModel):  # type: ignor
             ec2.delete_route_table(physical_id)
 
 
-class Ec2NatGatewayModel(_DelegatingDelete, CloudFormationModel):  # type: ignore[misc]
+class Ec2NatGatewayModel(_DelegatingDelete, CloudFormationModel):
     """``AWS::EC2::NatGateway``: deletion -> ``ec2.delete_nat_gateway``."""
 
     _base = NatGateway
@@ -707,7 +702,7 @@ class Ec2NatGatewayModel(_DelegatingDelete, CloudFormationModel):  # type: ignor
             ec2.delete_nat_gateway(physical_id)
 
 
-class Ec2EipModel(_DelegatingDelete, CloudFormationModel):  # type: ignore[misc]
+class Ec2EipModel(_DelegatingDelete, CloudFormationModel):
     """``AWS::EC2::EIP``: deletion -> ``ec2.release_address`` (Ref is the public IP)."""
 
     _base = ElasticAddress
@@ -718,7 +713,7 @@ class Ec2EipModel(_DelegatingDelete, CloudFormationModel):  # type: ignore[misc]
             ec2.release_address(address=physical_id)
 
 
-class Ec2InternetGatewayModel(_DelegatingDelete, CloudFormationModel):  # type: ignore[misc]
+class Ec2InternetGatewayModel(_DelegatingDelete, CloudFormationModel):
     """``AWS::EC2::InternetGateway``: deletion detaches it (moto keeps the
     VPCGatewayAttachment forever) and -> ``ec2.delete_internet_gateway``."""
 

@@ -1,3 +1,4 @@
+# ruff: noqa: PLC0415  (moto is imported lazily on purpose: importing this is cheap)
 """Fidelity fixes for moto's CloudFormation, applied inside the moto server process.
 
 moto 5.2 cannot deploy blueprint's nested ECS-on-EC2 stacks as AWS would (see
@@ -30,7 +31,8 @@ P6     After executing a change set the stack has no Outputs (and stale
 P7     Updating a nested stack deletes and recreates it (new name and id) instead
        of updating it in place.
 P8     A change set's Changes omit resources modified only through changed
-       parameter values.
+       parameter values, and list every resource without Properties as modified
+       (which an update then acts on).
 P9     A stack whose deletion fails vanishes (neither listed nor DELETE_FAILED).
 P10    Route tables, NAT gateways, EIPs, internet gateways and ECS clusters are
        never deleted with their stack, so deleting the VPC stack fails.
@@ -48,7 +50,7 @@ from typing import Any
 
 __all__ = [
     "FIXES",
-    "MOTO_YAML_TAG_CONSTRUCTOR",
+    "MOTO_ORIGINALS",
     "Fix",
     "applied_fixes",
     "apply_fixes",
@@ -156,17 +158,16 @@ def _stack_get_cfn_attribute(self: Any, attribute_name: str) -> Any:
     return output.value
 
 
-#: moto's own short-form constructor (kept for comparison in tests).
-MOTO_YAML_TAG_CONSTRUCTOR: Callable[..., Any] | None = None
+#: moto's own functions replaced by module attribute (kept for comparison in tests).
+MOTO_ORIGINALS: dict[str, Callable[..., Any]] = {}
 
 
 def _apply_p1() -> None:
     import yaml
     from moto.cloudformation import models, responses, utils
 
-    global MOTO_YAML_TAG_CONSTRUCTOR
-    if MOTO_YAML_TAG_CONSTRUCTOR is None and utils.yaml_tag_constructor is not _yaml_tag_constructor:
-        MOTO_YAML_TAG_CONSTRUCTOR = utils.yaml_tag_constructor
+    if utils.yaml_tag_constructor is not _yaml_tag_constructor:
+        MOTO_ORIGINALS.setdefault("yaml_tag_constructor", utils.yaml_tag_constructor)
 
     if not _is_marked(models.Stack, "get_cfn_attribute", "P1"):
         _patch(models.Stack, "get_cfn_attribute", "P1", _stack_get_cfn_attribute)
@@ -213,7 +214,7 @@ def _register_models() -> None:
 def lambda_can_run() -> bool:
     """True when moto could run a Lambda (it needs a reachable Docker daemon)."""
     try:
-        import docker
+        import docker  # type: ignore[import-untyped,unused-ignore]
 
         client = docker.from_env(timeout=2)
         client.ping()
@@ -233,7 +234,7 @@ def _custom_create(
 ) -> Any:
     """Create a custom resource; answer it SUCCESS at once if its Lambda cannot run."""
     from moto.awslambda.utils import get_backend as get_lambda_backend
-    from moto.cloudformation import cloudformation_backends
+    from moto.cloudformation.models import cloudformation_backends
     from moto.moto_api._internal import mock_random
 
     if lambda_can_run():
@@ -241,8 +242,17 @@ def _custom_create(
             cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
         )
     # As in AWS, the ServiceToken must name an existing function.
+    from moto.cloudformation.exceptions import ValidationError
+
     service_token = cloudformation_json["Properties"]["ServiceToken"]
-    get_lambda_backend(account_id, region_name).get_function(service_token)
+    try:
+        get_lambda_backend(account_id, region_name).get_function(service_token)
+    except Exception as exc:
+        raise ValidationError(
+            kwargs["StackId"],
+            message=f"Template error: custom resource {kwargs['LogicalId']}: "
+            f"ServiceToken {service_token} is not an existing Lambda function",
+        ) from exc
     resource = cls(region_name, str(mock_random.uuid4()), kwargs["LogicalId"], resource_name)
     resource.set_data({})
     stack = cloudformation_backends[account_id][region_name].get_stack(kwargs["StackId"])
@@ -253,9 +263,7 @@ def _custom_create(
 def _apply_p5() -> None:
     from moto.cloudformation.custom_model import CustomModel
 
-    _patch(
-        CustomModel, "create_from_cloudformation_json", "P5", _custom_create, kind="classmethod"
-    )
+    _patch(CustomModel, "create_from_cloudformation_json", "P5", _custom_create, kind="classmethod")
 
 
 # ---------------------------------------------------------------------------
@@ -263,9 +271,7 @@ def _apply_p5() -> None:
 # ---------------------------------------------------------------------------
 
 
-def _execute_change_set(
-    self: Any, change_set_name: str, stack_name: str | None = None
-) -> None:
+def _execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
     from moto.cloudformation.models import CloudFormationBackend
 
     original(CloudFormationBackend, "execute_change_set")(self, change_set_name, stack_name)
@@ -294,7 +300,7 @@ def _apply_p6() -> None:
 # ---------------------------------------------------------------------------
 
 
-def _nested_stack_update(
+def _nested_stack_update(  # noqa: PLR0917 - moto's signature
     cls: Any,
     original_resource: Any,
     new_resource_name: str,
@@ -318,9 +324,7 @@ def _nested_stack_update(
 def _apply_p7() -> None:
     from moto.cloudformation.models import Stack
 
-    _patch(
-        Stack, "update_from_cloudformation_json", "P7", _nested_stack_update, kind="classmethod"
-    )
+    _patch(Stack, "update_from_cloudformation_json", "P7", _nested_stack_update, kind="classmethod")
 
 
 # ---------------------------------------------------------------------------
@@ -328,7 +332,49 @@ def _apply_p7() -> None:
 # ---------------------------------------------------------------------------
 
 
+def _normalized(resource: Any) -> Any:
+    """A resource's template entry with ``Properties`` defaulted to ``{}`` (moto adds
+    an empty ``Properties`` to the stored template while parsing, which made every
+    resource without properties look modified)."""
+    if not isinstance(resource, dict):
+        return resource
+    return {**resource, "Properties": resource.get("Properties") or {}}
+
+
+def _parameter_references(resource: Any) -> set[str]:
+    """Names a resource refers to through ``Ref`` or ``Fn::Sub`` ``${Name}``."""
+    import json
+    import re
+
+    from moto.cloudformation.parsing import get_references_from_template
+
+    names = set(get_references_from_template(resource))
+    names.update(re.findall(r"\$\{([A-Za-z0-9:]+)\}", json.dumps(resource)))
+    return names
+
+
+def _build_resource_diff(
+    self: Any, other_template: dict[str, Any], parameters: dict[str, Any] | None = None
+) -> dict[str, list[str]]:
+    """moto's diff, ignoring the ``Properties: {}`` moto adds and counting ``Fn::Sub``
+    references when parameters change."""
+    old = {k: _normalized(v) for k, v in self._resource_json_map.items()}
+    new = {k: _normalized(v) for k, v in (other_template.get("Resources") or {}).items()}
+    by_action: dict[str, list[str]] = {
+        "Add": [name for name in new if name not in old],
+        "Modify": [name for name in new if name in old and new[name] != old[name]],
+        "Remove": [name for name in old if name not in new],
+    }
+    if parameters:
+        changed = {p for p in parameters if self.input_parameters.get(p) != parameters[p]}
+        for name, resource in new.items():
+            if old.get(name) == resource and changed & _parameter_references(resource):
+                by_action["Modify"].append(name)
+    return by_action
+
+
 def _change_set_diff(self: Any) -> list[Any]:
+    """Changes of a change set, counting parameter-driven modifications."""
     from moto.cloudformation.models import Change
 
     resource_map = self.stack.resource_map
@@ -351,7 +397,9 @@ def _change_set_diff(self: Any) -> list[Any]:
 
 def _apply_p8() -> None:
     from moto.cloudformation.models import ChangeSet
+    from moto.cloudformation.parsing import ResourceMap
 
+    _patch(ResourceMap, "build_resource_diff", "P8", _build_resource_diff)
     _patch(ChangeSet, "diff", "P8", _change_set_diff)
 
 
@@ -414,7 +462,7 @@ def _apply_p9() -> None:
     _patch(CloudFormationResponse, "delete_stack", "P9", _delete_stack_action)
     if not hasattr(CloudFormationBackend, "_delete_stack_by_id"):
         setattr(_delete_stack_by_id, _MARK, "P9")
-        CloudFormationBackend._delete_stack_by_id = _delete_stack_by_id
+        setattr(CloudFormationBackend, "_delete_stack_by_id", _delete_stack_by_id)  # noqa: B010
 
 
 # ---------------------------------------------------------------------------
@@ -469,7 +517,8 @@ FIXES: tuple[Fix, ...] = (
     Fix(
         "P8",
         "change-set-parameter-changes",
-        "change set Changes omit resources modified only by changed parameter values",
+        "change set Changes omit parameter-driven modifications and list spurious "
+        "Modify for resources without Properties",
         _apply_p8,
     ),
     Fix(

@@ -1,3 +1,4 @@
+# ruff: noqa: PLC0415  (moto is imported lazily on purpose: importing this is cheap)
 """An in-process local AWS endpoint: moto's threaded server with blueprint's fixes.
 
 >>> with start_local_aws() as aws:                       # doctest: +SKIP
@@ -102,7 +103,7 @@ class LocalAws:
             "region_name": self.region,
             "aws_access_key_id": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
             "aws_secret_access_key": FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            "config": Config(s3=dict(S3_PATH_STYLE), retries={"max_attempts": 1}),
+            "config": Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
         }
 
     def client(self, service: str) -> Any:
@@ -139,9 +140,7 @@ class LocalAws:
         return f"LocalAws(endpoint_url={self.endpoint_url!r})"
 
 
-def start_local_aws(
-    port: int = 0, host: str = "127.0.0.1", *, verbose: bool = False
-) -> LocalAws:
+def start_local_aws(port: int = 0, host: str = "127.0.0.1", *, verbose: bool = False) -> LocalAws:
     """Apply the fixes and start moto's threaded server on ``host:port``.
 
     ``port=0`` picks a free port. Returns once the server accepts connections.
@@ -177,7 +176,7 @@ def serve_forever(port: int, host: str = "127.0.0.1") -> int:
     def _on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    previous: dict[int, Any] = {}
+    previous: dict[signal.Signals, Any] = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, _on_signal)
