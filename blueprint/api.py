@@ -24,6 +24,10 @@ from blueprint.model import Blueprint, from_data
 from blueprint.schema import check_blueprint, load_schema
 
 BLUEPRINT, TEMPLATE = "blueprint", "template"
+TEMPLATE_SECTIONS = frozenset({
+    "AWSTemplateFormatVersion", "Description", "Metadata", "Parameters", "Rules", "Mappings",
+    "Conditions", "Transform", "Resources", "Outputs", "Hooks",
+})
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,10 @@ def validate(paths: Sequence[str], options: ValidateOptions | None = None) -> Re
             if kind is None:
                 findings.append(_not_a_blueprint(doc))
             elif kind == TEMPLATE:
-                targets.append(_Target(doc, data_files={path: (Path(path).name, doc)}))
+                unknown = _unknown_sections(doc)
+                findings += unknown
+                if not unknown:  # such a file could also break the whole cfn-guard run
+                    targets.append(_Target(doc, data_files={path: (Path(path).name, doc)}))
             else:
                 found = check_blueprint(doc, options.today)
                 findings += found
@@ -122,6 +129,15 @@ def validate(paths: Sequence[str], options: ValidateOptions | None = None) -> Re
         findings=tuple(sorted(set(findings), key=Finding.sort_key)),
         rules=catalog.rules_for_report(options.rule_packs),
     )
+
+
+def _unknown_sections(doc: Document) -> list[Finding]:
+    return [
+        Finding(Source.LOADER, "BP007", Severity.ERROR, doc.location((key,), key=True),
+                f"{key!r} is not a CloudFormation template section",
+                f"allowed sections: {', '.join(sorted(TEMPLATE_SECTIONS))}")
+        for key in doc.data if key not in TEMPLATE_SECTIONS
+    ]
 
 
 def _reload(name: str, text: str) -> tuple[Document, list[Finding]]:

@@ -17,10 +17,13 @@ from typing import Any
 
 import yaml
 
+from blueprint.errors import ToolError
 from blueprint.finding import RuleInfo, Source
 from blueprint.guard import RulePack
 
-_RULE_NAME = re.compile(r"^\s*rule\s+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
+# Reported rules are named in UPPER_SNAKE_CASE and take no parameters; lower-case
+# and parameterised rules are helpers that cfn-guard does not report on their own.
+_RULE_NAME = re.compile(r"^\s*rule\s+([A-Z][A-Z0-9_]*)\b(?!\s*\()", re.MULTILINE)
 
 LOADER_RULES = {
     "BP001": "File cannot be read as text (size, encoding, binary)",
@@ -29,6 +32,7 @@ LOADER_RULES = {
     "BP004": "YAML tag or merge key not allowed",
     "BP005": "Document too large or too deeply nested (alias bomb)",
     "BP006": "Not a single blueprint or CloudFormation template",
+    "BP007": "Unknown top-level section in a CloudFormation template",
 }
 SCHEMA_RULES = {
     "BP101": "Unknown key",
@@ -54,7 +58,10 @@ def _read_catalog(directory: Path) -> dict[str, dict[str, Any]]:
     path = directory / "catalog.yaml"
     if not path.is_file():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise ToolError(f"cannot read the rule catalog {path}: {err}".splitlines()[0]) from err
     entries = data.get("rules", data) if isinstance(data, dict) else data
     result: dict[str, dict[str, Any]] = {}
     if isinstance(entries, list):

@@ -55,6 +55,98 @@ def render_command(file: str, output_dir: str) -> int:
     return render.run(file, output_dir)
 
 
+def aws_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The AWS CLI's conventions, plus --local for an embedded endpoint."""
+    for option in reversed([
+        click.option("--region", help="AWS region (default: from the profile, else us-east-1)."),
+        click.option("--profile", help="AWS named profile."),
+        click.option("--endpoint-url", help="Send AWS calls to this endpoint (e.g. a local "
+                                            "`blueprint local-aws`)."),
+        click.option("--local", is_flag=True, help="Start an embedded local AWS endpoint "
+                                                   "(moto) for the duration of this command."),
+    ]):
+        command = option(command)
+    return command
+
+
+def _cloud(region: str | None, profile: str | None, endpoint_url: str | None,
+           local: bool) -> Any:
+    from blueprint.commands._cloud import CloudOptions
+
+    return CloudOptions(region=region, profile=profile, endpoint_url=endpoint_url, local=local)
+
+
+_FILE = click.argument("file", type=click.Path(dir_okay=False))
+_YES = click.option("-y", "--yes", "assume_yes", is_flag=True, help="Do not ask to confirm.")
+_BUCKET = click.option("--bucket", help="Artifact bucket for nested templates (default: "
+                                        "blueprint-artifacts-ACCOUNT-REGION).")
+
+
+@cli.command("plan")
+@_FILE
+@aws_options
+@_BUCKET
+def plan_command(file: str, bucket: str | None, **aws: Any) -> int:
+    """Show the changes a deploy would make (nested stacks included); change nothing."""
+    from blueprint.commands import plan
+
+    return plan.run(file, _cloud(**aws), bucket=bucket)
+
+
+@cli.command("deploy")
+@_FILE
+@aws_options
+@_BUCKET
+@_YES
+def deploy_command(file: str, bucket: str | None, assume_yes: bool, **aws: Any) -> int:
+    """Validate, upload, create a change set, show it, execute it and follow it."""
+    from blueprint.commands import deploy
+
+    return deploy.run(file, _cloud(**aws), assume_yes=assume_yes, bucket=bucket)
+
+
+@cli.command("outputs")
+@_FILE
+@aws_options
+@click.option("--json", "as_json", is_flag=True, help="Print the outputs as JSON.")
+def outputs_command(file: str, as_json: bool, **aws: Any) -> int:
+    """Print the deployed stack's outputs, the service URL first."""
+    from blueprint.commands import outputs
+
+    return outputs.run(file, _cloud(**aws), as_json=as_json)
+
+
+@cli.command("status")
+@_FILE
+@aws_options
+def status_command(file: str, **aws: Any) -> int:
+    """Show the parent and nested stacks' statuses and any failure's root cause."""
+    from blueprint.commands import status
+
+    return status.run(file, _cloud(**aws))
+
+
+@cli.command("delete")
+@_FILE
+@aws_options
+@_YES
+def delete_command(file: str, assume_yes: bool, **aws: Any) -> int:
+    """Delete the environment's stacks."""
+    from blueprint.commands import delete
+
+    return delete.run(file, _cloud(**aws), assume_yes=assume_yes)
+
+
+@cli.command("local-aws")
+@click.option("--port", default=4566, show_default=True, type=click.IntRange(0, 65535),
+              help="Port on 127.0.0.1.")
+def local_aws_command(port: int) -> int:
+    """Run a local AWS endpoint (moto with blueprint's fidelity fixes) until stopped."""
+    from blueprint.commands import local_aws
+
+    return local_aws.run(port)
+
+
 def main(argv: list[str] | None = None) -> int:
     return run_cli(cli, argv)
 

@@ -11,7 +11,7 @@ import json
 import os
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +74,8 @@ def run_guard(data_files: Sequence[str], packs: Sequence[RulePack] | None = None
     if not data_files:
         return []
     timeout = guard_timeout() if timeout is None else timeout
-    result = run_tool(guard_argv(find_cfn_guard(), packs or default_rule_packs(), data_files),
+    absolute = [os.path.abspath(path) for path in data_files]
+    result = run_tool(guard_argv(find_cfn_guard(), packs or default_rule_packs(), absolute),
                       timeout=timeout)
     if result.returncode not in (GUARD_PASS, GUARD_FAIL):
         detail = (result.stderr or result.stdout).strip().splitlines()
@@ -86,7 +87,7 @@ def run_guard(data_files: Sequence[str], packs: Sequence[RulePack] | None = None
         reports = json.loads(result.stdout)
     except json.JSONDecodeError as err:
         raise ToolError(f"cfn-guard printed output that is not JSON ({err.msg})") from err
-    violations = list(parse_report(reports, data_files))
+    violations = collapse_list_items(list(parse_report(reports, data_files)))
     if result.returncode == GUARD_FAIL and not violations:
         raise ToolError("cfn-guard reported a failure but named no failing rule")
     if result.returncode == GUARD_PASS and violations:
@@ -95,13 +96,20 @@ def run_guard(data_files: Sequence[str], packs: Sequence[RulePack] | None = None
 
 
 def parse_report(reports: Any, data_files: Sequence[str]) -> Iterator[GuardViolation]:
+    """Violations per file; names as the caller gave them, whatever form cfn-guard prints."""
     if not isinstance(reports, list):
         raise ToolError("cfn-guard's JSON output is not a list of file reports")
+    aliases: dict[str, str] = {}
+    for path in data_files:
+        for form in (path, os.path.abspath(path), os.path.realpath(path)):
+            aliases.setdefault(form, path)
     seen_files: set[str] = set()
     for report in reports:
         if not isinstance(report, dict) or not isinstance(report.get("name"), str):
             raise ToolError("cfn-guard's JSON output has a report without a file name")
-        name = report["name"]
+        name = aliases.get(report["name"])
+        if name is None:
+            raise ToolError(f"cfn-guard reported on a file it was not given: {report['name']}")
         seen_files.add(name)
         failing = report.get("not_compliant") or []
         if report.get("status") == "FAIL" and not failing:
@@ -117,38 +125,74 @@ def parse_report(reports: Any, data_files: Sequence[str]) -> Iterator[GuardViola
 
 
 def _rule_violations(file: str, rule: dict[str, Any]) -> Iterator[GuardViolation]:
+    """One violation per distinct (path, message) of a failing rule.
+
+    Guard reports every clause it evaluated inside a failing rule, including
+    filter comparisons and the first branches of an ``or``; the clauses that
+    matter are the ones carrying a custom message. Without any, the first
+    clause's own error message is reported, so a failure is never lost.
+    """
     rule_name = str(rule.get("name", "GUARD"))
     clauses = list(_clauses(rule.get("checks") or []))
-    if not clauses:
+    explained = [c for c in clauses if ((c.get("messages") or {}).get("custom_message") or "")
+                 .strip()]
+    chosen = explained or clauses[:1]
+    if not chosen:
         messages = rule.get("messages") or {}
         text = messages.get("custom_message") or messages.get("error_message") or \
             f"rule {rule_name} is not satisfied"
-        yield GuardViolation(file, rule_name, "", text.strip(), 0, 0)
+        yield GuardViolation(file, rule_name, "", str(text).strip(), 0, 0)
         return
-    for clause in clauses:
+    seen: set[tuple[str, str]] = set()
+    for clause in chosen:
         messages = clause.get("messages") or {}
         custom = (messages.get("custom_message") or "").strip()
         error = (messages.get("error_message") or "").strip()
-        pointer = _first_path(clause.get("check") or {})
+        pointer = _first_path(clause.get("check") or clause.get("unresolved") or {})
+        message = custom or error or f"rule {rule_name} is not satisfied"
+        if (pointer, message) in seen:
+            continue
+        seen.add((pointer, message))
         line = column = 0
         found = _LINE_COL.search(error)
         if found:
             line, column = int(found.group(1)), int(found.group(2))
-        yield GuardViolation(file, rule_name, pointer, custom or error or
-                             f"rule {rule_name} is not satisfied", line, column)
+        yield GuardViolation(file, rule_name, pointer, message, line, column)
 
 
 def _clauses(checks: Any) -> Iterator[dict[str, Any]]:
-    """Every leaf clause (unary or binary) under a rule's checks, at any depth."""
+    """Every leaf clause (unary, binary or block) under a rule's checks, at any depth."""
     if isinstance(checks, list):
         for item in checks:
             yield from _clauses(item)
     elif isinstance(checks, dict):
         for key, value in checks.items():
-            if key in ("Unary", "Binary") and isinstance(value, dict):
+            if key in ("Unary", "Binary", "Block") and isinstance(value, dict):
                 yield value
-            elif key not in ("messages", "check", "context", "metadata"):
+            elif key not in ("messages", "check", "context", "metadata", "unresolved"):
                 yield from _clauses(value)
+
+
+def collapse_list_items(violations: list[GuardViolation]) -> list[GuardViolation]:
+    """One violation for many items of one list failing the same way.
+
+    The seed's cluster.yml offers ~600 instance types; one finding at the
+    first bad item, with a count, is more useful than 600 identical lines.
+    """
+    groups: dict[tuple[str, str, str, str], list[GuardViolation]] = {}
+    for violation in violations:
+        head, _, last = violation.pointer.rpartition("/")
+        list_key = head if last.isdigit() else violation.pointer
+        groups.setdefault((violation.data_file, violation.rule, violation.message, list_key),
+                          []).append(violation)
+    result = []
+    for group in groups.values():
+        first = group[0]
+        count = len({violation.pointer for violation in group})
+        if count > 1:
+            first = replace(first, message=f"{first.message} ({count} items of this list)")
+        result.append(first)
+    return result
 
 
 def _first_path(check: dict[str, Any]) -> str:

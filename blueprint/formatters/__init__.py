@@ -1,15 +1,26 @@
-"""Every output format renders the same ``Report``; none of them prints."""
+"""Every output format renders the same ``Report``; none of them prints.
+
+Each formatter is ``render(report) -> str``: pure and deterministic (no
+timestamps; findings in ``Finding.sort_key`` order). ``junit`` and
+``markdown`` also take a keyword ``fail_on`` (default ``Severity.ERROR``) for
+their pass/fail verdict; bind it with ``functools.partial`` to follow
+``--fail-on``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from blueprint.finding import Report
-from blueprint.formatters import json_format, text
+from blueprint.formatters import github, json_format, junit, markdown, sarif, text
 
 Formatter = Callable[[Report], str]
 
 FORMATS: dict[str, Formatter] = {
     "text": text.render,
     "json": json_format.render,
+    "sarif": sarif.render,
+    "junit": junit.render,
+    "github": github.render,
+    "markdown": markdown.render,
 }

@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from _local_aws_support import TIMINGS
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:  # the package may not be installed in the venv
-    sys.path.insert(0, str(REPO_ROOT))
-
-from _local_aws_support import TIMINGS  # noqa: E402
-
-from blueprint.local_aws.server import LocalAws, fake_aws_env, start_local_aws  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def local_aws_server() -> Iterator[LocalAws]:
-    with fake_aws_env():
-        server = start_local_aws()
-        TIMINGS["session server start, moto already imported (s)"] = server.started_seconds
-        try:
-            yield server
-        finally:
-            server.stop()
+from blueprint.local_aws.server import LocalAws
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Everything that talks to AWS; nothing outside this package imports boto3."""

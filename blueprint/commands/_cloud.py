@@ -1,0 +1,132 @@
+"""What the cloud commands share: AWS options, the local endpoint, the gate, output."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from blueprint.api import ValidateOptions, load_blueprint, validate
+from blueprint.aws.session import Aws, AwsTarget
+from blueprint.errors import BlueprintError
+from blueprint.finding import Report
+from blueprint.formatters import text
+from blueprint.model import Blueprint
+
+
+@dataclass(frozen=True)
+class CloudOptions:
+    region: str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = None
+    local: bool = False
+
+
+@contextlib.contextmanager
+def open_aws(options: CloudOptions) -> Iterator[Aws]:
+    """An ``Aws`` for the options; with ``--local``, a local endpoint for the duration."""
+    target = AwsTarget(options.region, options.profile, options.endpoint_url)
+    if not options.local:
+        yield Aws(target)
+        return
+    if options.endpoint_url:
+        raise BlueprintError("--local and --endpoint-url exclude each other")
+    from blueprint.local_aws.server import start_local_aws
+
+    console().print("[dim]starting a local AWS endpoint (moto) for this command...[/dim]")
+    with start_local_aws() as local:
+        yield Aws(replace(target, endpoint_url=local.endpoint_url,
+                          region=options.region or "us-east-1", local_credentials=True))
+
+
+def console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def gate(path: str, *, lint: bool = True) -> Blueprint:
+    """Validate fully (schema, policies, cfn-lint) and refuse on any error."""
+    report = validate([path], ValidateOptions(lint=lint))
+    if report.exit_code() != 0:
+        sys.stdout.write(text.render(report))
+        raise GateRefused(f"{path} does not pass validation: nothing was deployed")
+    _, blueprint, findings = load_blueprint(path)
+    if blueprint is None:  # validate passed, so this cannot happen; fail closed anyway
+        raise GateRefused(text.render(Report((path,), tuple(findings))))
+    return blueprint
+
+
+def load_only(path: str) -> Blueprint:
+    """The blueprint's typed form, for commands that only need its name."""
+    _, blueprint, findings = load_blueprint(path)
+    if blueprint is None:
+        sys.stdout.write(text.render(Report((path,), tuple(findings))))
+        raise GateRefused(f"{path} is not a valid blueprint")
+    return blueprint
+
+
+class GateRefused(BlueprintError):
+    exit_code = 1
+
+
+def stack_tags(blueprint: Blueprint) -> list[dict[str, str]]:
+    tags = dict(blueprint.tags)
+    tags["blueprint:environment"] = blueprint.name
+    return [{"Key": key, "Value": value} for key, value in sorted(tags.items())]
+
+
+def confirm(question: str, *, assume_yes: bool) -> bool:
+    if assume_yes:
+        return True
+    if not sys.stdin.isatty():
+        raise BlueprintError(f"{question} -- no terminal to ask",
+                             hint="pass --yes to confirm in non-interactive runs")
+    import click
+
+    return bool(click.confirm(question, default=False))
+
+
+class ConsoleUi:
+    """How the cloud commands show progress: rich tables and one line per event."""
+
+    _STYLE = {"COMPLETE": "green", "FAILED": "bold red", "IN_PROGRESS": "yellow"}
+
+    def __init__(self) -> None:
+        self.console = console()
+
+    def print(self, message: str) -> None:
+        self.console.print(message)
+
+    def event(self, event: Any) -> None:
+        style = next((s for k, s in self._STYLE.items() if event.status.endswith(k)), "")
+        stamp = event.timestamp.strftime("%H:%M:%S") if hasattr(event.timestamp, "strftime") \
+            else str(event.timestamp)
+        indent = "  " * event.depth
+        reason = f" [dim]{event.reason}[/dim]" if event.reason else ""
+        self.console.print(f"{stamp} {indent}{event.stack_label:<13} {event.logical_id:<32} "
+                           f"[{style}]{event.status}[/{style}]{reason}" if style else
+                           f"{stamp} {indent}{event.stack_label:<13} {event.logical_id:<32} "
+                           f"{event.status}{reason}")
+
+    def changes(self, rows: list[tuple[str, str, str, str, str]], title: str) -> None:
+        from rich.table import Table
+
+        table = Table(title=title, title_justify="left")
+        for column in ("Stack", "Action", "Logical ID", "Type", "Replacement"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*row)
+        self.console.print(table)
+
+    def outputs(self, outputs: dict[str, str]) -> None:
+        from rich.table import Table
+
+        table = Table(title="Outputs", title_justify="left")
+        table.add_column("Output")
+        table.add_column("Value")
+        for key in sorted(outputs, key=lambda k: (k != "ServiceUrl", k)):
+            table.add_row(key, outputs[key])
+        self.console.print(table)

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from blueprint import deployer
+from blueprint.aws import stacks
+from blueprint.aws.session import aws_errors
+from blueprint.commands._cloud import CloudOptions, ConsoleUi, confirm, load_only, open_aws
+from blueprint.errors import BlueprintError
+
+
+def run(path: str, options: CloudOptions, *, assume_yes: bool = False) -> int:
+    blueprint = load_only(path)
+    ui = ConsoleUi()
+    with open_aws(options) as aws, aws_errors(aws.target):
+        cfn = aws.client("cloudformation")
+        stack = stacks.describe_stack(cfn, blueprint.name)
+        if stack is None:
+            ui.print(f"{blueprint.name}: not deployed, nothing to delete")
+            return 0
+        if stacks.simplify(str(stack["StackStatus"])) == "in-progress":
+            raise BlueprintError(f"stack {blueprint.name} is {stack['StackStatus']}; "
+                                 "wait for the operation to finish before deleting")
+        if not confirm(f"Delete stack {blueprint.name} and everything in it?",
+                       assume_yes=assume_yes):
+            ui.print("Not deleted.")
+            return 1
+        deployer.delete_stack(aws, str(stack["StackId"]), ui=ui,
+                              poll=0.2 if options.local or options.endpoint_url else 3.0)
+        ui.print(f"[green]{blueprint.name}: deleted[/green]")
+    return 0

@@ -1,0 +1,82 @@
+"""A Markdown summary for a pull-request comment or ``$GITHUB_STEP_SUMMARY``.
+
+A headline (passed or failed at ``fail_on``, default errors), the counts, a
+table of active findings (file:line, severity, rule, message), the waived
+findings apart with their waivers, and the files checked in a collapsed
+list. Cell text is escaped so that no message can break the table or inject
+HTML; tables stop after ``MAX_ROWS`` rows to stay under GitHub's comment size.
+"""
+
+from __future__ import annotations
+
+import html
+
+from blueprint.finding import Finding, Report, Severity
+from blueprint.formatters.text import summary
+
+MARKER = "<!-- blueprint-policy-gate -->"
+MAX_ROWS = 100
+
+
+def cell(text: str) -> str:
+    """Text safe inside a table cell: no HTML, no pipe, no line break."""
+    escaped = html.escape(text, quote=False).replace("\\", "\\\\").replace("|", "\\|")
+    return "<br>".join(part.strip() for part in escaped.splitlines()) or " "
+
+
+def code(text: str) -> str:
+    """``text`` as an inline code span inside a table cell."""
+    text = text.replace("|", "\\|").replace("\n", " ")
+    fence = "``" if "`" in text else "`"
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _where(finding: Finding) -> str:
+    return code(f"{finding.file}:{finding.line}" if finding.line else finding.file)
+
+
+def _message(finding: Finding) -> str:
+    text = cell(finding.message)
+    if finding.rendered_location is not None:
+        rendered = code(str(finding.rendered_location))
+        field = f" from {code(finding.blueprint_path)}" if finding.blueprint_path else ""
+        text += f"<br>rendered: {rendered}{field}"
+    if finding.hint:
+        text += f"<br>hint: {cell(finding.hint)}"
+    return text
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows[:MAX_ROWS]]
+    if len(rows) > MAX_ROWS:
+        lines += ["", f"… and {len(rows) - MAX_ROWS} more (see the full report)."]
+    return lines
+
+
+def render(report: Report, *, fail_on: Severity = Severity.ERROR) -> str:
+    findings = sorted(report.findings, key=Finding.sort_key)
+    active = [f for f in findings if f.waived_by is None]
+    waived = [f for f in findings if f.waived_by is not None]
+    failed = any(f.severity.rank >= fail_on.rank for f in active)
+    headline = ("## :x: blueprint policy gate: failed" if failed
+                else "## :white_check_mark: blueprint policy gate: passed")
+    lines = [MARKER, headline, "", f"**{summary(report)}**", ""]
+    if active:
+        lines += [f"### Findings ({len(active)})", ""]
+        lines += _table(["File", "Severity", "Rule", "Message"],
+                        [[_where(f), f.severity.value, code(f.rule_id), _message(f)]
+                         for f in active])
+        lines.append("")
+    if waived:
+        lines += [f"### Waived findings ({len(waived)})", ""]
+        lines += _table(["File", "Severity", "Rule", "Message", "Waiver"],
+                        [[_where(f), f.severity.value, code(f.rule_id), _message(f),
+                          cell(f.waived_by or "")] for f in waived])
+        lines.append("")
+    files = sorted(report.files)
+    lines += [f"<details><summary>Files checked ({len(files)})</summary>", ""]
+    lines += [f"- {code(f)}" for f in files] or ["- (none)"]
+    lines += ["", "</details>"]
+    return "\n".join(lines) + "\n"
