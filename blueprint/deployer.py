@@ -13,7 +13,7 @@ from typing import Any
 
 from blueprint import cfn_yaml
 from blueprint.aws import artifacts, stacks
-from blueprint.aws.session import Aws, error_code
+from blueprint.aws.session import Aws, error_code, error_message
 from blueprint.aws.stacks import CAPABILITIES, Change, ChangeSet, StackEvent, StackStateError
 from blueprint.errors import DeployFailed
 from blueprint.expander import CHILD_STACKS, Rendering
@@ -141,12 +141,27 @@ def discard_change_set(aws: Aws, plan: Plan) -> None:
 
 def execute(aws: Aws, plan: Plan, *, ui: Any, timeout: float = 3600,
             poll: float = 2.0) -> tuple[str, list[StackEvent]]:
+    import botocore.exceptions
+
     cfn = aws.client("cloudformation")
     started = datetime.now(timezone.utc)
-    cfn.execute_change_set(ChangeSetName=plan.change_set.arn)
     stack_id = plan.change_set.stack_id or plan.stack_name
     follower = stacks.EventFollower(cfn, stack_id, since=_minus_seconds(started, 5))
     seen: list[StackEvent] = []
+    try:
+        cfn.execute_change_set(ChangeSetName=plan.change_set.arn)
+    except botocore.exceptions.ClientError as err:
+        # Some endpoints (the local one among them) fail a resource synchronously,
+        # inside ExecuteChangeSet, instead of reporting a FAILED event.
+        try:
+            cause = stacks.root_cause(follower.poll())
+        except botocore.exceptions.ClientError:
+            cause = None  # the stack may be unreadable after such a failure
+        detail = f"{error_code(err)}: {error_message(err)}"
+        if cause is not None:
+            detail = f"{cause.logical_id} ({cause.resource_type}): {cause.reason or detail}"
+        raise DeployFailed(f"CloudFormation could not execute the change set. "
+                           f"Root cause: {detail}") from err
 
     def show(events: list[StackEvent]) -> None:
         seen.extend(events)
@@ -167,18 +182,15 @@ def delete_stack(aws: Aws, stack_id: str, *, ui: Any, timeout: float = 3600,
     cfn = aws.client("cloudformation")
     follower = stacks.EventFollower(cfn, stack_id,
                                     since=_minus_seconds(datetime.now(timezone.utc), 5))
+    follower.discover()
     cfn.delete_stack(StackName=stack_id)
     status = stacks.wait_for_stack(cfn, stack_id, on_events=lambda es: [ui.event(e) for e in es],
                                    follower=follower, timeout=timeout, poll=poll)
     if status != "DELETE_COMPLETE":
-        cause = stacks.root_cause(list(follower_events(cfn, stack_id)))
+        cause = stacks.root_cause(follower.poll(discover=False))
         detail = f": {cause.logical_id} {cause.reason}" if cause else ""
         raise DeployFailed(f"delete of {stack_id} ended {status}{detail}")
     return status
-
-
-def follower_events(cfn: Any, stack_id: str) -> list[StackEvent]:
-    return stacks.EventFollower(cfn, stack_id).poll()
 
 
 def failure_message(status: str, events: list[StackEvent]) -> str:

@@ -118,6 +118,7 @@ def aws_errors(target: AwsTarget) -> Iterator[None]:
             raise AwsError(f"access denied by AWS: {error_message(err)}",
                            hint="check the credentials' permissions for CloudFormation, "
                                 "S3 and the resources in the blueprint") from err
-        raise
+        operation = getattr(err, "operation_name", "an AWS call")
+        raise AwsError(f"{operation} failed: {error_code(err)}: {error_message(err)}") from err
     except bex.BotoCoreError as err:
         raise AwsError(f"AWS request failed: {err}") from err

@@ -26,6 +26,8 @@ _CASCADE_MARKERS = ("Embedded stack", "Resource creation cancelled", "Resource u
 class StackStateError(BlueprintError):
     """The stack is in a state that forbids the operation; the message says what to do."""
 
+    exit_code = 1
+
 
 def simplify(status: str | None) -> str:
     """CloudFormation's ~25 stack statuses as what a user must know about them."""
@@ -179,14 +181,19 @@ class EventFollower:
         self.seen: set[str] = set()
         self.stacks: dict[str, tuple[str, int]] = {stack_id: ("(parent)", 0)}
 
-    def poll(self) -> list[StackEvent]:
-        for label, arn in nested_stack_ids(self.cfn, self.stack_id):
-            self.stacks.setdefault(arn, (label, 1))
+    def poll(self, *, discover: bool = True) -> list[StackEvent]:
+        """New events; ``discover`` also looks for nested stacks created since the last poll."""
+        if discover:
+            self.discover()
         fresh: list[StackEvent] = []
         for arn, (label, depth) in list(self.stacks.items()):
             fresh += self._events(arn, label, depth)
         fresh.sort(key=lambda e: e.timestamp)
         return fresh
+
+    def discover(self) -> None:
+        for label, arn in nested_stack_ids(self.cfn, self.stack_id):
+            self.stacks.setdefault(arn, (label, 1))
 
     def _events(self, arn: str, label: str, depth: int) -> list[StackEvent]:
         try:
@@ -230,11 +237,12 @@ def wait_for_stack(cfn: Any, stack_id: str, *, on_events: Callable[[list[StackEv
     """Follow events until the stack reaches a terminal status; return that status."""
     deadline = time.monotonic() + timeout
     while True:
-        on_events(follower.poll())
         stack = describe_stack(cfn, stack_id)
         status = "DELETE_COMPLETE" if stack is None else str(stack["StackStatus"])
+        # Nested stacks only appear while creating or updating; listing the resources
+        # of a stack being deleted gains nothing (and makes some endpoints rebuild them).
+        on_events(follower.poll(discover=not status.startswith("DELETE")))
         if is_terminal(status):
-            on_events(follower.poll())
             return status
         if time.monotonic() > deadline:
             raise BlueprintError(f"stack still {status} after {timeout:g} s",
