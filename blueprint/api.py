@@ -7,20 +7,25 @@ then nothing it says could be trusted.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from blueprint import catalog
+from blueprint.errors import ToolError
 from blueprint.expander import Rendering, render
 from blueprint.finding import Finding, Location, Report, Severity, Source
 from blueprint.guard import GuardViolation, RulePack, default_rule_packs, run_guard, to_finding
 from blueprint.lint import DEFAULT_REGION, lint_text
-from blueprint.loader import Document, load_file
+from blueprint.cache import ResultCache
+from blueprint.loader import MAX_FILE_BYTES, Document, load_file, load_text
 from blueprint.model import Blueprint, from_data
+from blueprint.resources import blueprint_schema_path
 from blueprint.schema import check_blueprint, load_schema
 
 BLUEPRINT, TEMPLATE = "blueprint", "template"
@@ -36,6 +41,7 @@ class ValidateOptions:
     rule_packs: tuple[RulePack, ...] = field(default_factory=default_rule_packs)
     region: str = DEFAULT_REGION
     today: date | None = None
+    use_cache: bool = True
 
 
 def kind_of(doc: Document) -> str | None:
@@ -78,10 +84,81 @@ class _Target:
 
 def validate(paths: Sequence[str], options: ValidateOptions | None = None) -> Report:
     options = options or ValidateOptions()
-    findings: list[Finding] = []
+    today = options.today or date.today()
+    results = ResultCache() if options.use_cache else None
+    context = _context(options, today) if results is not None else ""
+    cached: dict[str, list[Finding]] = {}
+    keys: dict[str, str] = {}
+    if results is not None:
+        for path in dict.fromkeys(paths):
+            key = _file_key(results, context, path)
+            if key is None:
+                continue
+            keys[path] = key
+            hit = _cached_findings(results.get(key))
+            if hit is not None:
+                cached[path] = hit
+    fresh = _check([p for p in dict.fromkeys(paths) if p not in cached], options, today)
+    if results is not None:
+        for path, found in fresh.items():
+            if path in keys:
+                results.put(keys[path], [f.to_dict() for f in found])
+    findings = [f for found in (*cached.values(), *fresh.values()) for f in found]
+    return Report(
+        files=tuple(paths),
+        findings=tuple(sorted(set(findings), key=Finding.sort_key)),
+        rules=catalog.rules_for_report(options.rule_packs),
+    )
+
+
+def _context(options: ValidateOptions, today: date) -> str:
+    """Everything besides a file's bytes that its findings depend on."""
+    from blueprint import __version__
+    from blueprint.cache import fingerprint_rules
+    from blueprint.lint import cfn_lint_version
+    from blueprint.tools import find_cfn_guard
+
+    try:
+        guard = find_cfn_guard()
+        stat = os.stat(guard)
+        guard_identity = f"{os.path.realpath(guard)}:{stat.st_size}:{stat.st_mtime_ns}"
+    except (ToolError, OSError):
+        guard_identity = "unavailable"  # the check itself reports it, if it needs cfn-guard
+    return "\x00".join([
+        __version__, guard_identity, cfn_lint_version() if options.lint else "no-lint",
+        options.region, today.isoformat(),
+        fingerprint_rules([p.directory for p in options.rule_packs]),
+        ",".join(f"{p.directory.resolve()}:{p.mandatory}" for p in options.rule_packs),
+        blueprint_schema_path().read_text(encoding="utf-8"),
+    ])
+
+
+def _file_key(results: ResultCache, context: str, path: str) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError:
+        return None  # the check reports it
+    return results.key(context, path, raw)
+
+
+def _cached_findings(entry: Any) -> list[Finding] | None:
+    if not isinstance(entry, list):
+        return None
+    try:
+        return [Finding.from_dict(item) for item in entry]
+    except (KeyError, ValueError, TypeError):
+        return None  # a damaged entry is recomputed, never trusted
+
+
+def _check(paths: Sequence[str], options: ValidateOptions,
+           today: date) -> dict[str, list[Finding]]:
+    """Findings per file, every check run: schema, rendering, Guard, cfn-lint."""
+    per_file: dict[str, list[Finding]] = {path: [] for path in paths}
     targets: list[_Target] = []
     with tempfile.TemporaryDirectory(prefix="blueprint-") as scratch:
         for index, path in enumerate(paths):
+            findings = per_file[path]
             doc, found = load_file(path)
             findings += found
             if doc is None:
@@ -95,7 +172,7 @@ def validate(paths: Sequence[str], options: ValidateOptions | None = None) -> Re
                 if not unknown:  # such a file could also break the whole cfn-guard run
                     targets.append(_Target(doc, data_files={path: (Path(path).name, doc)}))
             else:
-                found = check_blueprint(doc, options.today)
+                found = check_blueprint(doc, today)
                 findings += found
                 if any(f.severity is Severity.ERROR for f in found):
                     continue
@@ -106,29 +183,30 @@ def validate(paths: Sequence[str], options: ValidateOptions | None = None) -> Re
                 for name, text in rendering.texts.items():
                     rendered_path = out_dir / name
                     rendered_path.write_text(text, encoding="utf-8")
-                    rendered_doc, problems = _reload(name, text)
-                    findings += problems
-                    target.data_files[str(rendered_path)] = (name, rendered_doc)
+                    target.data_files[str(rendered_path)] = (name, _reload(name, text))
                 targets.append(target)
 
         data_files = [f for target in targets for f in target.data_files]
-        violations = run_guard(data_files, options.rule_packs)
+        # cfn-guard runs in its own process while cfn-lint works here.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            guard_run = pool.submit(run_guard, data_files, options.rule_packs)
+            lint_findings = {
+                data_file: _lint_findings(target, name, doc, options.region)
+                for target in targets if options.lint
+                for data_file, (name, doc) in target.data_files.items()
+            }
+            violations = guard_run.result()
     rule_index = catalog.rule_index(options.rule_packs)
     by_file: dict[str, list[GuardViolation]] = {}
     for violation in violations:
         by_file.setdefault(violation.data_file, []).append(violation)
     for target in targets:
+        findings = per_file[target.doc.file]
         for data_file, (name, positions_doc) in target.data_files.items():
-            for violation in by_file.get(data_file, []):
-                findings.append(_guard_finding(target, name, positions_doc, violation,
-                                               rule_index))
-            if options.lint:
-                findings += _lint_findings(target, name, positions_doc, options.region)
-    return Report(
-        files=tuple(paths),
-        findings=tuple(sorted(set(findings), key=Finding.sort_key)),
-        rules=catalog.rules_for_report(options.rule_packs),
-    )
+            findings += [_guard_finding(target, name, positions_doc, violation, rule_index)
+                         for violation in by_file.get(data_file, [])]
+            findings += lint_findings.get(data_file, [])
+    return per_file
 
 
 def _unknown_sections(doc: Document) -> list[Finding]:
@@ -140,13 +218,11 @@ def _unknown_sections(doc: Document) -> list[Finding]:
     ]
 
 
-def _reload(name: str, text: str) -> tuple[Document, list[Finding]]:
-    from blueprint.loader import load_text
-
+def _reload(name: str, text: str) -> Document:
     doc, problems = load_text(name, text)
     if doc is None:  # the expander wrote YAML its own loader cannot read: a bug
         raise RuntimeError(f"rendered {name} does not load: {problems}")
-    return doc, []
+    return doc
 
 
 def _pointer_path(pointer: str) -> tuple[str | int, ...]:

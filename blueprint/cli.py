@@ -35,13 +35,16 @@ def cli() -> None:
 @click.option("--rules", "extra_rules", multiple=True, type=click.Path(file_okay=False),
               help="Add a directory of Guard rules (advisory unless its catalog says "
                    "mandatory).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
 def validate_command(files: tuple[str, ...], output_format: str, output: str | None,
-                     no_lint: bool, fail_on: str, extra_rules: tuple[str, ...]) -> int:
+                     no_lint: bool, fail_on: str, extra_rules: tuple[str, ...],
+                     no_cache: bool) -> int:
     """Check blueprints and CloudFormation templates against the schema and policies."""
     from blueprint.commands import validate
 
     return validate.run(list(files), output_format=output_format, output=output,
-                        lint=not no_lint, fail_on=fail_on, extra_rules=list(extra_rules))
+                        lint=not no_lint, fail_on=fail_on, extra_rules=list(extra_rules),
+                        use_cache=not no_cache)
 
 
 @cli.command("render")

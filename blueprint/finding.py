@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class Severity(str, enum.Enum):
@@ -67,6 +68,42 @@ class Finding:
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.file, self.line, self.column, self.rule_id, self.message)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source.value, "rule_id": self.rule_id,
+            "severity": self.severity.value, "location": _location_dict(self.location),
+            "message": self.message, "hint": self.hint,
+            "rendered_location": _location_dict(self.rendered_location),
+            "blueprint_path": self.blueprint_path, "waived_by": self.waived_by,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        """The inverse of ``to_dict``; raises KeyError/ValueError/TypeError on bad data."""
+        location = _location_from(data["location"])
+        if location is None:
+            raise ValueError("a finding needs a location")
+        return cls(Source(data["source"]), str(data["rule_id"]), Severity(data["severity"]),
+                   location, str(data["message"]), _optional_str(data.get("hint")),
+                   _location_from(data.get("rendered_location")),
+                   _optional_str(data.get("blueprint_path")),
+                   _optional_str(data.get("waived_by")))
+
+
+def _location_dict(location: Location | None) -> list[Any] | None:
+    return None if location is None else [location.file, location.line, location.column]
+
+
+def _location_from(data: Any) -> Location | None:
+    if data is None:
+        return None
+    file, line, column = data
+    return Location(str(file), int(line), int(column))
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 @dataclass(frozen=True)

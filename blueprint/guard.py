@@ -8,6 +8,7 @@ rule syntax error, or a template cfn-guard did not report on raises
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -62,10 +63,16 @@ def guard_argv(guard: str, packs: Sequence[RulePack], data_files: Sequence[str])
 def guard_timeout() -> float:
     """Seconds cfn-guard may run: $BLUEPRINT_GUARD_TIMEOUT, default 120."""
     configured = os.environ.get("BLUEPRINT_GUARD_TIMEOUT", "")
+    if not configured:
+        return 120.0
     try:
-        return float(configured) if configured else 120.0
+        seconds = float(configured)
     except ValueError:
-        raise ToolError(f"BLUEPRINT_GUARD_TIMEOUT={configured!r} is not a number") from None
+        seconds = math.nan
+    if not math.isfinite(seconds) or not 0 < seconds <= 86_400:
+        raise ToolError(f"BLUEPRINT_GUARD_TIMEOUT={configured!r} is not a number of seconds "
+                        "between 0 and 86400")
+    return seconds
 
 
 def run_guard(data_files: Sequence[str], packs: Sequence[RulePack] | None = None,

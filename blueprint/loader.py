@@ -129,6 +129,14 @@ def decode(file: str, raw: bytes) -> tuple[str | None, list[Finding]]:
 
 def load_text(file: str, text: str) -> tuple[Document | None, list[Finding]]:
     """Text -> a ``Document`` of plain data with positions, or findings."""
+    # Composing builds every node before the budget below can count them; an upper
+    # bound on the node count, taken first, keeps memory bounded on dense input.
+    estimate = text.count(",") + text.count(": ") + text.count(":\n") + text.count("- ")
+    if estimate > MAX_NODES:
+        return None, [_finding(file, "BP005",
+                               f"document is too dense: about {estimate:,} values, more than "
+                               f"the {MAX_NODES:,} a blueprint or template can hold",
+                               hint="check that this is the file you meant")]
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))  # noqa: S506 - safe loader
     except yaml.MarkedYAMLError as err:

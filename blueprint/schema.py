@@ -7,6 +7,7 @@ the offending value (or key); all errors are collected before returning.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import json
 from collections.abc import Iterator
 from datetime import date
@@ -201,6 +202,17 @@ def _cross_field(data: dict[str, Any], today: date) -> Iterator[tuple[str, Path,
         yield ("BP106", ("loadBalancer", "port"),
                "with HTTPS, port 80 is taken by the HTTP-to-HTTPS redirect",
                "use port 443 (the default) or another port")
+
+    cidrs: list[tuple[Path, str]] = []
+    if "cidr" in data.get("network", {}):
+        cidrs.append((("network", "cidr"), data["network"]["cidr"]))
+    cidrs += [(("loadBalancer", "ingressCidrs", index), cidr)
+              for index, cidr in enumerate(lb.get("ingressCidrs", []))]
+    for path, cidr in cidrs:
+        network = ipaddress.ip_network(cidr, strict=False)
+        if str(network) != cidr:
+            yield ("BP104", path, f"{field_name(path)} {cidr!r} has host bits set",
+                   f"did you mean {network}? A range names its first address")
 
     seen: set[str] = set()
     for index, waiver in enumerate(data.get("waivers", [])):

@@ -11,7 +11,8 @@ from blueprint.guard import RulePack, default_rule_packs
 
 
 def run(paths: list[str], *, output_format: str = "text", output: str | None = None,
-        lint: bool = True, fail_on: str = "error", extra_rules: list[str] | None = None) -> int:
+        lint: bool = True, fail_on: str = "error", extra_rules: list[str] | None = None,
+        use_cache: bool = True) -> int:
     if not paths:
         raise UsageError("no files to validate", hint="blueprint validate FILE...")
     if output_format not in FORMATS:
@@ -22,10 +23,15 @@ def run(paths: list[str], *, output_format: str = "text", output: str | None = N
         if not Path(directory).is_dir():
             raise UsageError(f"--rules {directory}: not a directory")
         packs.append(RulePack(Path(directory), mandatory=False))
-    report = validate(paths, ValidateOptions(lint=lint, rule_packs=tuple(packs)))
+    report = validate(paths, ValidateOptions(lint=lint, rule_packs=tuple(packs),
+                                             use_cache=use_cache))
     text = FORMATS[output_format](report)
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as err:
+            raise UsageError(f"cannot write the report to {output}: {err.strerror or err}") \
+                from err
     else:
         sys.stdout.write(text)
     return report.exit_code(Severity(fail_on))

@@ -10,11 +10,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
-from blueprint.api import load_blueprint  # noqa: E402
-from blueprint.expander import render  # noqa: E402
-
 GOLDEN = ROOT / "tests" / "golden"
 
 
@@ -24,6 +19,9 @@ def example_names() -> list[str]:
 
 
 def rendered(name: str) -> dict[str, str]:
+    from blueprint.api import load_blueprint
+    from blueprint.expander import render
+
     _, blueprint, findings = load_blueprint(str(ROOT / "examples" / f"{name}.blueprint.yml"))
     if blueprint is None:
         raise SystemExit(f"examples/{name}.blueprint.yml is invalid: {findings}")
@@ -31,6 +29,7 @@ def rendered(name: str) -> dict[str, str]:
 
 
 def main() -> int:
+    sys.path.insert(0, str(ROOT))  # run from a checkout without installing
     for name in example_names():
         target = GOLDEN / name
         target.mkdir(parents=True, exist_ok=True)

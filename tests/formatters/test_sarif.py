@@ -1,0 +1,196 @@
+"""SARIF output: valid against the official OASIS 2.1.0 schema, and what GitHub reads."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from sample_report import (
+    GUARD_ERROR,
+    LEGACY,
+    LINT_WARNING,
+    ORDERS,
+    RULES,
+    SCHEMA_ERROR,
+    TEMPLATE_ERROR,
+    WAIVED,
+    sample_report,
+)
+
+from blueprint import __version__
+from blueprint.api import validate
+from blueprint.finding import Finding, Location, Report, RuleInfo, Severity, Source
+from blueprint.formatters import sarif
+
+SCHEMA_PATH = Path(__file__).parents[1] / "data" / "sarif-schema-2.1.0.json"
+
+
+@cache
+def official_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return schema
+
+
+def validated(report: Report) -> dict[str, Any]:
+    """The SARIF of ``report``, after checking it against the official schema."""
+    document: dict[str, Any] = json.loads(sarif.render(report))
+    schema = official_schema()
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    validator = validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.path)))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
+    return document
+
+
+def result_for(document: dict[str, Any], finding: Finding) -> dict[str, Any]:
+    matches = [r for r in document["runs"][0]["results"]
+               if r["ruleId"] == finding.rule_id
+               and r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+               == finding.file]
+    assert len(matches) == 1
+    return matches[0]
+
+
+def test_vendored_schema_is_the_official_one() -> None:
+    schema = official_schema()
+    assert schema["id"] == ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/"
+                            "schemas/sarif-schema-2.1.0.json")
+    assert schema["$schema"] == "http://json-schema.org/draft-04/schema#"
+
+
+def test_sample_report_is_valid_sarif() -> None:
+    document = validated(sample_report())
+    assert document["version"] == "2.1.0"
+    assert document["$schema"] == sarif.SARIF_SCHEMA_URI
+    assert len(document["runs"]) == 1
+
+
+def test_schema_check_catches_invalid_documents() -> None:
+    """The validation above has teeth: a result without a message is rejected."""
+    document = json.loads(sarif.render(sample_report()))
+    del document["runs"][0]["results"][0]["message"]
+    validator_class = jsonschema.validators.validator_for(official_schema())
+    assert not validator_class(official_schema()).is_valid(document)
+
+
+def test_driver_describes_every_rule_of_the_report_and_of_the_findings() -> None:
+    driver = validated(sample_report())["runs"][0]["tool"]["driver"]
+    assert driver["name"] == "blueprint"
+    assert driver["version"] == __version__
+    ids = [rule["id"] for rule in driver["rules"]]
+    assert ids == sorted(ids)
+    assert set(ids) == {r.rule_id for r in RULES} | {"E3012", "W3005"}
+    by_id = {rule["id"]: rule for rule in driver["rules"]}
+    imds = by_id["LAUNCH_TEMPLATE_IMDSV2_REQUIRED"]
+    assert imds["shortDescription"]["text"] == "Launch templates require IMDSv2"
+    assert imds["help"]["text"].startswith("Every AWS::EC2::LaunchTemplate")
+    assert imds["defaultConfiguration"]["level"] == "error"
+    assert by_id["ALB_ACCESS_LOGS_ENABLED"]["defaultConfiguration"]["level"] == "warning"
+    assert by_id["W3005"]["defaultConfiguration"]["level"] == "warning"
+    assert by_id["E3012"]["defaultConfiguration"]["level"] == "error"
+    assert by_id["E3012"]["properties"]["tags"] == ["cfn-lint"]
+
+
+def test_results_point_at_their_rule() -> None:
+    run = validated(sample_report())["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    assert len(run["results"]) == 5
+    for result in run["results"]:
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+
+
+def test_result_levels_messages_and_locations() -> None:
+    document = validated(sample_report())
+    schema_result = result_for(document, SCHEMA_ERROR)
+    assert schema_result["level"] == "error"
+    assert schema_result["message"]["text"].startswith("unknown key 'instanceTyp'")
+    assert "did you mean 'instanceType'?" in schema_result["message"]["text"]
+    assert schema_result["locations"][0]["physicalLocation"]["region"] == {
+        "startLine": 7, "startColumn": 3}
+    assert "relatedLocations" not in schema_result
+    assert "suppressions" not in schema_result
+    assert result_for(document, LINT_WARNING)["level"] == "warning"
+    assert result_for(document, TEMPLATE_ERROR)["locations"][0]["physicalLocation"][
+        "artifactLocation"] == {"uri": LEGACY}
+
+
+def test_rendered_template_is_a_related_location_naming_the_field() -> None:
+    result = result_for(validated(sample_report()), GUARD_ERROR)
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == ORDERS
+    [related] = result["relatedLocations"]
+    assert related["physicalLocation"]["artifactLocation"]["uri"] == "cluster.yml"
+    assert related["physicalLocation"]["region"] == {"startLine": 118, "startColumn": 13}
+    assert "cluster.imdsV2" in related["message"]["text"]
+    assert "cluster.yml" in related["message"]["text"]
+
+
+def test_waived_finding_is_an_external_suppression_with_its_justification() -> None:
+    result = result_for(validated(sample_report()), WAIVED)
+    assert result["suppressions"] == [{"kind": "external", "justification": WAIVED.waived_by}]
+    assert result["level"] == "warning"
+
+
+@pytest.mark.parametrize(("line", "column", "region"), [
+    (0, 0, None),
+    (5, 0, {"startLine": 5}),
+    (5, 2, {"startLine": 5, "startColumn": 2}),
+    (0, 4, None),
+])
+def test_region_only_when_known(line: int, column: int, region: dict[str, int] | None) -> None:
+    finding = Finding(Source.LOADER, "BP002", Severity.ERROR, Location("a b/x.yml", line, column),
+                      "bad")
+    result = validated(Report(("a b/x.yml",), (finding,)))["runs"][0]["results"][0]
+    physical = result["locations"][0]["physicalLocation"]
+    assert physical.get("region") == region
+    assert physical["artifactLocation"]["uri"] == "a%20b/x.yml"
+
+
+def test_info_is_note_and_unknown_rules_are_described() -> None:
+    finding = Finding(Source.LINT, "I3011", Severity.INFO, Location("t.yml", 3, 1), "info")
+    document = validated(Report(("t.yml",), (finding,)))
+    run = document["runs"][0]
+    assert run["results"][0]["level"] == "note"
+    assert run["tool"]["driver"]["rules"][0]["id"] == "I3011"
+    assert run["tool"]["driver"]["rules"][0]["defaultConfiguration"]["level"] == "note"
+
+
+def test_rule_without_help_falls_back_to_its_title() -> None:
+    report = Report(("x.yml",), (), (RuleInfo("BP101", Source.SCHEMA, "Unknown key"),))
+    [rule] = validated(report)["runs"][0]["tool"]["driver"]["rules"]
+    assert rule["help"] == {"text": "Unknown key"}
+    assert "fullDescription" not in rule
+
+
+def test_empty_report_is_valid() -> None:
+    run = validated(Report((), ()))["runs"][0]
+    assert run["results"] == []
+    assert run["tool"]["driver"]["rules"] == []
+
+
+def test_absolute_paths_become_file_uris() -> None:
+    assert sarif.artifact_uri("/tmp/x y.yml") == "file:///tmp/x%20y.yml"
+    assert sarif.artifact_uri("C:\\work\\a.yml") == "file:///C:/work/a.yml"
+    assert sarif.artifact_uri("blueprints/a.yml") == "blueprints/a.yml"
+
+
+def test_unicode_and_control_characters_survive() -> None:
+    finding = Finding(Source.SCHEMA, "BP104", Severity.ERROR, Location("ü.yml", 1, 1),
+                      "name 'café\u0000' is invalid\nsecond line")
+    document = validated(Report(("ü.yml",), (finding,)))
+    assert document["runs"][0]["results"][0]["message"]["text"] == finding.message
+
+
+def test_a_real_validate_run_is_valid_sarif(tmp_path: Path) -> None:
+    examples = Path(__file__).parents[2] / "examples"
+    bad = tmp_path / "gpu.blueprint.yml"
+    bad.write_text("blueprint: v1\nname: gpu\ncluster:\n  instanceType: p3.2xlarge\n"
+                   "service:\n  image: nginx:latest\n", encoding="utf-8")
+    report = validate([str(examples / "minimal.blueprint.yml"), str(bad)])
+    run = validated(report)["runs"][0]
+    assert {r["ruleId"] for r in run["results"]} >= {"BP107"}
+    assert len(run["tool"]["driver"]["rules"]) >= len(report.rules)
