@@ -17,16 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from blueprint import catalog
+from blueprint.cache import ResultCache
 from blueprint.errors import ToolError
 from blueprint.expander import Rendering, render
 from blueprint.finding import Finding, Location, Report, Severity, Source
 from blueprint.guard import GuardViolation, RulePack, default_rule_packs, run_guard, to_finding
 from blueprint.lint import DEFAULT_REGION, lint_text
-from blueprint.cache import ResultCache
 from blueprint.loader import MAX_FILE_BYTES, Document, load_file, load_text
 from blueprint.model import Blueprint, from_data
 from blueprint.resources import blueprint_schema_path
 from blueprint.schema import check_blueprint, load_schema
+from blueprint.waivers import WAIVER_RULES, apply_waivers
 
 BLUEPRINT, TEMPLATE = "blueprint", "template"
 TEMPLATE_SECTIONS = frozenset({
@@ -206,7 +207,21 @@ def _check(paths: Sequence[str], options: ValidateOptions,
             findings += [_guard_finding(target, name, positions_doc, violation, rule_index)
                          for violation in by_file.get(data_file, [])]
             findings += lint_findings.get(data_file, [])
+        if target.rendering is not None:
+            per_file[target.doc.file] = _waive(target.doc, findings, options, today)
     return per_file
+
+
+def _waive(doc: Document, findings: list[Finding], options: ValidateOptions,
+           today: date) -> list[Finding]:
+    index = catalog.rule_index(options.rule_packs)
+    return apply_waivers(
+        findings, doc.data.get("waivers") or [], blueprint_file=doc.file,
+        waiver_location=lambda i, key: doc.location(("waivers", i, key)),
+        mandatory_rules=catalog.mandatory_rule_ids(options.rule_packs),
+        known_rules=frozenset({*catalog.LOADER_RULES, *catalog.SCHEMA_RULES, *WAIVER_RULES,
+                               *index}),
+        today=today)
 
 
 def _unknown_sections(doc: Document) -> list[Finding]:

@@ -106,6 +106,10 @@ def rules_for_report(packs: Sequence[RulePack]) -> tuple[RuleInfo, ...]:
     infos = [RuleInfo(rule_id, Source.LOADER, title) for rule_id, title in LOADER_RULES.items()]
     infos += [RuleInfo(rule_id, Source.SCHEMA, title, mandatory=True)
               for rule_id, title in SCHEMA_RULES.items()]
+    from blueprint.waivers import WAIVER_RULES
+
+    infos += [RuleInfo(rule_id, Source.WAIVER, title, mandatory=True)
+              for rule_id, title in WAIVER_RULES.items()]
     infos += [RuleInfo(meta.rule_id, Source.GUARD, meta.title, meta.help, meta.mandatory)
               for meta in rule_index(packs).values()]
     return tuple(infos)

@@ -30,7 +30,8 @@ class _Dumper(yaml.SafeDumper):
         event = self.event
         if (isinstance(event, yaml.ScalarEvent) and event.tag and event.tag.startswith("!")
                 and not event.style and event.value
-                and self.resolve(yaml.ScalarNode, event.value, (True, False)) == _STR):
+                and self.resolve(yaml.ScalarNode, event.value,  # type: ignore[no-untyped-call]
+                                 (True, False)) == _STR):
             if self.analysis is None:
                 self.analysis = self.analyze_scalar(event.value)
             if self.analysis.allow_flow_plain and self.analysis.allow_block_plain \
@@ -56,12 +57,9 @@ def _represent_dict(dumper: _Dumper, value: dict[str, Any]) -> yaml.Node:
             if isinstance(argument, str):
                 style = "|" if "\n" in argument else ("'" if argument == "" else None)
                 return dumper.represent_scalar(tag, argument, style=style)
-            if isinstance(argument, list):
-                node = dumper.represent_list(argument)
-                node.tag = tag
-                return node
-            if isinstance(argument, dict):
-                node = dumper.represent_dict(argument)
+            if isinstance(argument, (list, dict)):
+                node: yaml.Node = (dumper.represent_list(argument) if isinstance(argument, list)
+                                   else dumper.represent_dict(argument))
                 node.tag = tag
                 return node
             scalar = dumper.represent_data(argument)

@@ -30,16 +30,21 @@ def cli() -> None:
               show_default=True, help="Output format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here.")
 @click.option("--no-lint", is_flag=True, help="Skip cfn-lint (schema and policies still run).")
-@click.option("--fail-on", type=click.Choice(["error", "warning"]), default="error",
-              show_default=True, help="Lowest severity that fails the run.")
+@click.option("--fail-on", type=click.Choice(["error", "warning"]), default=None,
+              help="Lowest severity that fails the run (default: [tool.blueprint] fail-on, "
+                   "else error).")
 @click.option("--rules", "extra_rules", multiple=True, type=click.Path(file_okay=False),
               help="Add a directory of Guard rules (advisory unless its catalog says "
                    "mandatory).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
 def validate_command(files: tuple[str, ...], output_format: str, output: str | None,
-                     no_lint: bool, fail_on: str, extra_rules: tuple[str, ...],
+                     no_lint: bool, fail_on: str | None, extra_rules: tuple[str, ...],
                      no_cache: bool) -> int:
-    """Check blueprints and CloudFormation templates against the schema and policies."""
+    """Check blueprints and CloudFormation templates against the schema and policies.
+
+    With no FILES, validates every blueprint found by the globs in [tool.blueprint]
+    of pyproject.toml (default: **/*.blueprint.yml and blueprints/**).
+    """
     from blueprint.commands import validate
 
     return validate.run(list(files), output_format=output_format, output=output,

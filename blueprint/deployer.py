@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from blueprint import cfn_yaml
-from blueprint.aws import artifacts, stacks
+from blueprint.aws import stacks
 from blueprint.aws.session import Aws, error_code, error_message
 from blueprint.aws.stacks import CAPABILITIES, Change, ChangeSet, StackEvent, StackStateError
 from blueprint.errors import DeployFailed
@@ -36,7 +36,8 @@ def parent_with_urls(rendering: Rendering, urls: dict[str, str]) -> str:
     return cfn_yaml.dump(parent)
 
 
-def check_stack_state(aws: Aws, name: str, *, confirm_delete: Any, ui: Any) -> dict[str, Any] | None:
+def check_stack_state(aws: Aws, name: str, *, confirm_delete: Any,
+                      ui: Any) -> dict[str, Any] | None:
     """The existing stack to update, or None to create; clears states that block a deploy."""
     cfn = aws.client("cloudformation")
     stack = stacks.describe_stack(cfn, name)
@@ -47,7 +48,7 @@ def check_stack_state(aws: Aws, name: str, *, confirm_delete: Any, ui: Any) -> d
     if kind == "in-progress":
         raise StackStateError(
             f"stack {name} is {status}: another operation is running, refusing to deploy "
-            "concurrently", hint=f"wait for it to finish (`blueprint status`), then deploy again")
+            "concurrently", hint="wait for it to finish (`blueprint status`), then deploy again")
     if kind == "update-rollback-failed":
         raise StackStateError(
             f"stack {name} is UPDATE_ROLLBACK_FAILED and cannot be updated",
@@ -184,8 +185,12 @@ def delete_stack(aws: Aws, stack_id: str, *, ui: Any, timeout: float = 3600,
                                     since=_minus_seconds(datetime.now(timezone.utc), 5))
     follower.discover()
     cfn.delete_stack(StackName=stack_id)
-    status = stacks.wait_for_stack(cfn, stack_id, on_events=lambda es: [ui.event(e) for e in es],
-                                   follower=follower, timeout=timeout, poll=poll)
+    def show(events: list[StackEvent]) -> None:
+        for event in events:
+            ui.event(event)
+
+    status = stacks.wait_for_stack(cfn, stack_id, on_events=show, follower=follower,
+                                   timeout=timeout, poll=poll)
     if status != "DELETE_COMPLETE":
         cause = stacks.root_cause(follower.poll(discover=False))
         detail = f": {cause.logical_id} {cause.reason}" if cause else ""

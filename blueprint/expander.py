@@ -199,8 +199,10 @@ def _vpc_template(bp: Blueprint, params: dict[str, dict[str, Any]],
 
 # ----------------------------------------------------------------------- cluster
 
-_ASG_DESTROYER_CODE = """\
-const { AutoScalingClient, DeleteAutoScalingGroupCommand } = require("@aws-sdk/client-auto-scaling");
+_ASG_DESTROYER_CODE = (
+    "const { AutoScalingClient, DeleteAutoScalingGroupCommand } = "
+    'require("@aws-sdk/client-auto-scaling");\n'
+) + """\
 const autoscaling = new AutoScalingClient({ region: '${AWS::Region}' });
 const response = require('cfn-response');
 
@@ -458,7 +460,7 @@ def _service_template(bp: Blueprint, params: dict[str, dict[str, Any]],
         prov.note("parent.yml", f"/Resources/ServiceStack/Properties/Parameters/{name}", source)
     for index, cidr in enumerate(lb.ingress_cidrs):
         prov.note("service.yml", f"/Resources/PublicLoadBalancerSG/Properties/"
-                                 f"SecurityGroupIngress/{index}", f"loadBalancer.ingressCidrs")
+                                 f"SecurityGroupIngress/{index}", "loadBalancer.ingressCidrs")
         del cidr
     params["ServiceStack"] = values
 
@@ -485,10 +487,10 @@ def _service_template(bp: Blueprint, params: dict[str, dict[str, Any]],
         prov.note("service.yml", "/Resources/TaskDefinition/Properties/ContainerDefinitions/0/"
                                  "Secrets", "service.secrets")
 
-    listener_port_rules = [{"CidrIp": cidr, "IpProtocol": "tcp", "FromPort": ref("ListenerPort"),
-                            "ToPort": ref("ListenerPort"),
-                            "Description": "Clients of the public listener"}
-                           for cidr in lb.ingress_cidrs]
+    listener_port_rules: list[dict[str, Any]] = [
+        {"CidrIp": cidr, "IpProtocol": "tcp", "FromPort": ref("ListenerPort"),
+         "ToPort": ref("ListenerPort"), "Description": "Clients of the public listener"}
+        for cidr in lb.ingress_cidrs]
     if lb.https:
         listener_port_rules += [{"CidrIp": cidr, "IpProtocol": "tcp", "FromPort": 80,
                                  "ToPort": 80, "Description": "HTTP, redirected to HTTPS"}

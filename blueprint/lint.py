@@ -46,7 +46,7 @@ def lint_text(text: str, *, region: str = DEFAULT_REGION) -> tuple[LintMatch, ..
         from cfnlint.decode.decode import decode_str
 
         runner = _runner(region)
-    except Exception as err:  # noqa: BLE001 - any import failure means we cannot lint
+    except Exception as err:
         raise ToolError(f"cfn-lint cannot be set up: {type(err).__name__}: {err}",
                         hint="reinstall blueprint (pip install blueprint) or use --no-lint") \
             from err
@@ -54,7 +54,7 @@ def lint_text(text: str, *, region: str = DEFAULT_REGION) -> tuple[LintMatch, ..
         template, matches = decode_str(text)
         if not matches and template is not None:
             matches = list(runner.validate_template(template))
-    except Exception as err:  # noqa: BLE001 - a crash inside cfn-lint must not pass
+    except Exception as err:
         raise ToolError(f"cfn-lint crashed: {type(err).__name__}: {err}") from err
     result = []
     for match in matches:

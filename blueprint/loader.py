@@ -122,7 +122,8 @@ def decode(file: str, raw: bytes) -> tuple[str | None, list[Finding]]:
     except UnicodeDecodeError as err:
         line = raw.count(b"\n", 0, err.start) + 1
         column = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
-        return None, [_finding(file, "BP001", f"file is not valid UTF-8 (byte 0x{raw[err.start]:02x})",
+        return None, [_finding(file, "BP001",
+                               f"file is not valid UTF-8 (byte 0x{raw[err.start]:02x})",
                                line, column, hint="save the file as UTF-8")]
     return text.removeprefix("\ufeff"), []
 
@@ -138,7 +139,7 @@ def load_text(file: str, text: str) -> tuple[Document | None, list[Finding]]:
                                f"the {MAX_NODES:,} a blueprint or template can hold",
                                hint="check that this is the file you meant")]
     try:
-        nodes = list(yaml.compose_all(text, Loader=_Loader))  # noqa: S506 - safe loader
+        nodes = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)

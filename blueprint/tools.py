@@ -35,7 +35,7 @@ def run_tool(argv: list[str], *, timeout: float = DEFAULT_TIMEOUT_SECONDS,
              stdin: str | None = None) -> ToolResult:
     name = Path(argv[0]).name
     try:
-        completed = subprocess.run(  # noqa: S603 - argv list, no shell
+        completed = subprocess.run(
             argv, input=stdin, capture_output=True, timeout=timeout, check=False,
             text=True, encoding="utf-8", errors="replace",
         )

@@ -11,8 +11,6 @@ from typing import Any
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
 import blueprint.cache as cache_module
 from blueprint.cache import (
     ENTRY_FORMAT,
@@ -21,6 +19,10 @@ from blueprint.cache import (
     fingerprint_rules,
 )
 from blueprint.resources import rules_dir
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
 
 VALUE: dict[str, Any] = {
     "findings": [{"rule": "IMDSV2", "line": 3, "message": "ünïcode ✓", "ratio": 0.5}],

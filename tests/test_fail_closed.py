@@ -26,13 +26,12 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
 from blueprint.cli import main
 from blueprint.errors import ToolError
 from blueprint.loader import MAX_FILE_BYTES, load_file
 from blueprint.tools import find_cfn_guard
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO_ROOT / "examples" / "minimal.blueprint.yml"
 EXIT_OK, EXIT_FINDINGS, EXIT_CANNOT_CHECK = 0, 1, 2
 
@@ -296,7 +295,7 @@ def fresh_lint_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def test_cfn_lint_raising(passing_guard: Path, monkeypatch: pytest.MonkeyPatch,
                           capsys: pytest.CaptureFixture[str]) -> None:
-    import cfnlint.runner  # noqa: PLC0415 - slow import, only where needed
+    import cfnlint.runner
 
     def explode(*args: object, **kwargs: object) -> list[object]:
         raise RuntimeError("boom inside cfn-lint")
@@ -308,7 +307,7 @@ def test_cfn_lint_raising(passing_guard: Path, monkeypatch: pytest.MonkeyPatch,
 
 def test_cfn_lint_returning_garbage(passing_guard: Path, monkeypatch: pytest.MonkeyPatch,
                                     capsys: pytest.CaptureFixture[str]) -> None:
-    import cfnlint.runner  # noqa: PLC0415
+    import cfnlint.runner
 
     monkeypatch.setattr(cfnlint.runner.Runner, "validate_template",
                         lambda *a, **k: iter([object()]))

@@ -28,12 +28,11 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
 from blueprint.cli import main
 from blueprint.finding import Finding
 from blueprint.loader import Document, decode, load_file, load_text
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO_ROOT / "examples" / "minimal.blueprint.yml"
 EXAMPLE_BYTES = EXAMPLE.read_bytes()
 SCALE = max(1, int(os.environ.get("FUZZ_SCALE", "1")))

@@ -6,7 +6,7 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, ClassVar
 
 from blueprint.api import ValidateOptions, load_blueprint, validate
 from blueprint.aws.session import Aws, AwsTarget
@@ -92,7 +92,8 @@ def confirm(question: str, *, assume_yes: bool) -> bool:
 class ConsoleUi:
     """How the cloud commands show progress: rich tables and one line per event."""
 
-    _STYLE = {"COMPLETE": "green", "FAILED": "bold red", "IN_PROGRESS": "yellow"}
+    _STYLE: ClassVar[dict[str, str]] = {
+        "COMPLETE": "green", "FAILED": "bold red", "IN_PROGRESS": "yellow"}
 
     def __init__(self) -> None:
         self.console = console()

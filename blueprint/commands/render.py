@@ -11,7 +11,7 @@ from blueprint.formatters import text
 
 
 def run(path: str, out_dir: str) -> int:
-    doc, blueprint, findings = load_blueprint(path)
+    _, blueprint, findings = load_blueprint(path)
     if blueprint is None:
         sys.stderr.write(text.render(Report(files=(path,), findings=tuple(findings))))
         return 1

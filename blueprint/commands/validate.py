@@ -4,28 +4,39 @@ import sys
 from pathlib import Path
 
 from blueprint.api import ValidateOptions, validate
+from blueprint.config import discover, load_config
 from blueprint.errors import UsageError
 from blueprint.finding import Severity
-from blueprint.formatters import FORMATS
+from blueprint.formatters import FORMATS, THRESHOLD_FORMATS
 from blueprint.guard import RulePack, default_rule_packs
 
 
 def run(paths: list[str], *, output_format: str = "text", output: str | None = None,
-        lint: bool = True, fail_on: str = "error", extra_rules: list[str] | None = None,
+        lint: bool = True, fail_on: str | None = None, extra_rules: list[str] | None = None,
         use_cache: bool = True) -> int:
-    if not paths:
-        raise UsageError("no files to validate", hint="blueprint validate FILE...")
+    """Validate the given files, or every file ``[tool.blueprint]`` discovers."""
     if output_format not in FORMATS:
         raise UsageError(f"unknown format {output_format!r}",
                          hint=f"choose one of {', '.join(FORMATS)}")
+    config = load_config(Path.cwd())
+    if not paths:
+        paths = discover(Path.cwd(), config)
+        if not paths:
+            raise UsageError("no blueprints found to validate",
+                             hint="name files *.blueprint.yml, or set include globs in "
+                                  "[tool.blueprint] of pyproject.toml, or pass FILE...")
+    threshold = Severity(fail_on or config.fail_on or "error")
     packs = list(default_rule_packs())
-    for directory in extra_rules or []:
+    for directory in [*(extra_rules or []), *map(str, config.rules)]:
         if not Path(directory).is_dir():
             raise UsageError(f"--rules {directory}: not a directory")
         packs.append(RulePack(Path(directory), mandatory=False))
     report = validate(paths, ValidateOptions(lint=lint, rule_packs=tuple(packs),
                                              use_cache=use_cache))
-    text = FORMATS[output_format](report)
+    if output_format in THRESHOLD_FORMATS:  # their verdict depends on the threshold
+        text = THRESHOLD_FORMATS[output_format](report, fail_on=threshold)
+    else:
+        text = FORMATS[output_format](report)
     if output:
         try:
             Path(output).write_text(text, encoding="utf-8")
@@ -34,4 +45,4 @@ def run(paths: list[str], *, output_format: str = "text", output: str | None = N
                 from err
     else:
         sys.stdout.write(text)
-    return report.exit_code(Severity(fail_on))
+    return report.exit_code(threshold)

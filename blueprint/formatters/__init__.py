@@ -3,8 +3,7 @@
 Each formatter is ``render(report) -> str``: pure and deterministic (no
 timestamps; findings in ``Finding.sort_key`` order). ``junit`` and
 ``markdown`` also take a keyword ``fail_on`` (default ``Severity.ERROR``) for
-their pass/fail verdict; bind it with ``functools.partial`` to follow
-``--fail-on``.
+their pass/fail verdict (``THRESHOLD_FORMATS``), so they follow ``--fail-on``.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from blueprint.finding import Report
 from blueprint.formatters import github, json_format, junit, markdown, sarif, text
 
 Formatter = Callable[[Report], str]
+ThresholdFormatter = Callable[..., str]
 
 FORMATS: dict[str, Formatter] = {
     "text": text.render,
@@ -24,3 +24,9 @@ FORMATS: dict[str, Formatter] = {
     "github": github.render,
     "markdown": markdown.render,
 }
+
+THRESHOLD_FORMATS: dict[str, ThresholdFormatter] = {
+    "junit": junit.render,
+    "markdown": markdown.render,
+}
+

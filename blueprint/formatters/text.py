@@ -26,7 +26,7 @@ def render(report: Report) -> str:
 
 
 def summary(report: Report) -> str:
-    counts = {severity: 0 for severity in Severity}
+    counts = dict.fromkeys(Severity, 0)
     for finding in report.active:
         counts[finding.severity] += 1
     files = len(report.files)

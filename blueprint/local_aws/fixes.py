@@ -1,4 +1,4 @@
-# ruff: noqa: PLC0415  (moto is imported lazily on purpose: importing this is cheap)
+
 """Fidelity fixes for moto's CloudFormation, applied inside the moto server process.
 
 moto 5.2 cannot deploy blueprint's nested ECS-on-EC2 stacks as AWS would (see
@@ -300,7 +300,7 @@ def _apply_p6() -> None:
 # ---------------------------------------------------------------------------
 
 
-def _nested_stack_update(  # noqa: PLR0917 - moto's signature
+def _nested_stack_update(
     cls: Any,
     original_resource: Any,
     new_resource_name: str,

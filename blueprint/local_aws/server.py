@@ -1,4 +1,4 @@
-# ruff: noqa: PLC0415  (moto is imported lazily on purpose: importing this is cheap)
+
 """An in-process local AWS endpoint: moto's threaded server with blueprint's fixes.
 
 >>> with start_local_aws() as aws:                       # doctest: +SKIP
