@@ -22,7 +22,7 @@ from blueprint.errors import ToolError
 from blueprint.expander import Rendering, render
 from blueprint.finding import Finding, Location, Report, Severity, Source
 from blueprint.guard import GuardViolation, RulePack, default_rule_packs, run_guard, to_finding
-from blueprint.lint import DEFAULT_REGION, lint_text
+from blueprint.lint import DEFAULT_REGION, LintBatch, LintMatch
 from blueprint.loader import MAX_FILE_BYTES, Document, load_file, load_text
 from blueprint.model import Blueprint, from_data
 from blueprint.resources import blueprint_schema_path
@@ -188,15 +188,20 @@ def _check(paths: Sequence[str], options: ValidateOptions,
                 targets.append(target)
 
         data_files = [f for target in targets for f in target.data_files]
-        # cfn-guard runs in its own process while cfn-lint works here.
+        # cfn-lint's workers fork first (before any thread exists), then cfn-guard
+        # runs in its own process while they work.
+        batch = LintBatch([doc.text for target in targets
+                           for _, doc in target.data_files.values()],
+                          region=options.region) if options.lint else None
         with ThreadPoolExecutor(max_workers=1) as pool:
             guard_run = pool.submit(run_guard, data_files, options.rule_packs)
-            lint_findings = {
-                data_file: _lint_findings(target, name, doc, options.region)
-                for target in targets if options.lint
-                for data_file, (name, doc) in target.data_files.items()
-            }
+            matches = batch.results() if batch is not None else {}
             violations = guard_run.result()
+        lint_findings = {
+            data_file: _lint_findings(target, name, doc, matches[doc.text])
+            for target in targets if batch is not None
+            for data_file, (name, doc) in target.data_files.items()
+        }
     rule_index = catalog.rule_index(options.rule_packs)
     by_file: dict[str, list[GuardViolation]] = {}
     for violation in violations:
@@ -287,9 +292,9 @@ def _with_rendering(finding: Finding, rendered: Location | None, source: str | N
 
 
 def _lint_findings(target: _Target, template: str, positions_doc: Document,
-                   region: str) -> list[Finding]:
+                   matches: tuple[LintMatch, ...]) -> list[Finding]:
     result = []
-    for match in lint_text(positions_doc.text, region=region):
+    for match in matches:
         pointer = ""
         location, rendered, source = _locate(target, template, positions_doc, pointer,
                                              match.line, match.column)

@@ -6,6 +6,8 @@ returning an exit code; this module only wires options to it.
 
 from __future__ import annotations
 
+import gc
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -159,6 +161,25 @@ def main(argv: list[str] | None = None) -> int:
     return run_cli(cli, argv)
 
 
+def entry() -> None:
+    """The console script: ``main``, then a fast exit.
+
+    A run allocates many small objects (cfn-lint's rule set above all); the
+    collector's passes over them and the interpreter's teardown cost about a
+    fifth of a cold ``validate``. Collection is made rarer (memory stays
+    bounded), and once every output is flushed and every file and child
+    process closed, the process ends without tearing down its modules.
+    """
+    gc.set_threshold(100_000, 50, 100)
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            code = code or 1
+    os._exit(code)
+
+
 def run_cli(group: Callable[..., Any], argv: list[str] | None) -> int:
     try:
         result = group.main(args=argv, prog_name="blueprint", standalone_mode=False)  # type: ignore[attr-defined]
@@ -182,4 +203,4 @@ def run_cli(group: Callable[..., Any], argv: list[str] | None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

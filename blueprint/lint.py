@@ -7,6 +7,8 @@ import alone costs about a second. Any exception inside cfn-lint becomes a
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
@@ -72,3 +74,43 @@ def cfn_lint_version() -> str:
     from importlib.metadata import version
 
     return version("cfn-lint")
+
+
+def _lint_in_worker(job: tuple[str, str]) -> tuple[LintMatch, ...]:
+    text, region = job
+    return lint_text(text, region=region)
+
+
+class LintBatch:
+    """Lint many templates, spread over the cores when there is more than one.
+
+    Workers are forked after cfn-lint's rules are built in this process, so
+    none of them pays for the import or the rule set again. Forking happens
+    in ``__init__``, before the caller starts any thread; elsewhere than
+    Linux (where fork is the safe default) templates are linted serially.
+    """
+
+    def __init__(self, texts: list[str], *, region: str = DEFAULT_REGION) -> None:
+        self.region = region
+        self.texts = list(dict.fromkeys(texts))
+        self._async: Any = None
+        self._pool: Any = None
+        workers = min(len(self.texts), os.cpu_count() or 1)
+        if workers < 2 or sys.platform != "linux":
+            return
+        _runner(region)  # built once here, inherited by every worker
+        import multiprocessing
+
+        self._pool = multiprocessing.get_context("fork").Pool(workers)
+        self._async = self._pool.map_async(
+            _lint_in_worker, [(text, region) for text in self.texts], chunksize=1)
+
+    def results(self) -> dict[str, tuple[LintMatch, ...]]:
+        if self._async is None:
+            return {text: lint_text(text, region=self.region) for text in self.texts}
+        try:
+            matches = self._async.get()
+        finally:
+            self._pool.terminate()
+            self._pool.join()
+        return dict(zip(self.texts, matches, strict=True))
