@@ -268,7 +268,7 @@ def _locate(target: _Target, template: str, positions_doc: Document, pointer: st
     if source is None:
         return Location(target.doc.file, 1, 1), rendered, None
     path = tuple(source.split("."))
-    return target.doc.location(path), rendered, source
+    return target.doc.location(path, key=True), rendered, source
 
 
 def _guard_finding(target: _Target, template: str, positions_doc: Document,

@@ -41,18 +41,23 @@ def _runner(region: str) -> Any:
     return Runner(ConfigMixIn(regions=[region]))
 
 
-@lru_cache(maxsize=512)
-def lint_text(text: str, *, region: str = DEFAULT_REGION) -> tuple[LintMatch, ...]:
-    """cfn-lint's matches for one template; identical templates are linted once."""
+def _set_up(region: str) -> Any:
+    """The runner, or a ToolError: a cfn-lint that cannot load fails closed."""
     try:
-        from cfnlint.decode.decode import decode_str
-
-        runner = _runner(region)
+        return _runner(region)
     except Exception as err:
         raise ToolError(f"cfn-lint cannot be set up: {type(err).__name__}: {err}",
                         hint="reinstall blueprint (pip install blueprint) or use --no-lint") \
             from err
+
+
+@lru_cache(maxsize=512)
+def lint_text(text: str, *, region: str = DEFAULT_REGION) -> tuple[LintMatch, ...]:
+    """cfn-lint's matches for one template; identical templates are linted once."""
+    runner = _set_up(region)
     try:
+        from cfnlint.decode.decode import decode_str
+
         template, matches = decode_str(text)
         if not matches and template is not None:
             matches = list(runner.validate_template(template))
@@ -98,7 +103,7 @@ class LintBatch:
         workers = min(len(self.texts), os.cpu_count() or 1)
         if workers < 2 or sys.platform != "linux":
             return
-        _runner(region)  # built once here, inherited by every worker
+        _set_up(region)  # built once here, inherited by every worker
         import multiprocessing
 
         self._pool = multiprocessing.get_context("fork").Pool(workers)

@@ -72,7 +72,12 @@ class Positions:
         return (1, 1)
 
     def of_key(self, path: Path) -> tuple[int, int]:
-        return self.keys.get(path) or self.of_value(path)
+        """Where the key of ``path`` (or of its nearest ancestor that exists) is written."""
+        for end in range(len(path), 0, -1):
+            found = self.keys.get(path[:end])
+            if found:
+                return found
+        return self.of_value(())
 
 
 @dataclass(frozen=True)

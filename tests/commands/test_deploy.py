@@ -277,3 +277,36 @@ Resources:
     Type: AWS::EC2::Subnet
     Properties: {VpcId: vpc-00000000000000000, CidrBlock: 10.9.0.0/24}
 """
+
+
+def test_ctrl_c_before_execution_leaves_no_change_set_behind(
+    tmp_path: Path, endpoint: str, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from blueprint.commands import deploy
+
+    def interrupted(question: str, *, assume_yes: bool) -> bool:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(deploy, "confirm", interrupted)
+    code, out = cli(capsys, "deploy", blueprint_file(tmp_path), "--endpoint-url", endpoint)
+    assert code == 130, out
+    assert "change set was removed" in out
+    cfn = client(endpoint, "cloudformation")
+    live = [s for s in cfn.list_stacks()["StackSummaries"]
+            if s["StackStatus"] != "DELETE_COMPLETE"]
+    assert live == [], "the empty REVIEW_IN_PROGRESS stack of a CREATE change set must go too"
+
+
+def test_leftover_review_in_progress_stack_is_cleaned_up(
+    tmp_path: Path, endpoint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfn = client(endpoint, "cloudformation")
+    cfn.create_change_set(StackName=STACK, ChangeSetName="abandoned", ChangeSetType="CREATE",
+                          TemplateBody=_EMPTY_TEMPLATE)
+    assert cfn.describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"] == \
+        "REVIEW_IN_PROGRESS"
+    code, out = cli(capsys, "deploy", blueprint_file(tmp_path), "--endpoint-url", endpoint,
+                    "--yes")
+    assert code == 0, out
+    assert "REVIEW_IN_PROGRESS" in out and "CREATE_COMPLETE" in out

@@ -1,0 +1,133 @@
+"""`blueprint validate` as users run it: examples, the seed, templates, formats, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from blueprint.cli import main
+from blueprint.loader import load_text
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted(str(p) for p in (REPO / "examples").glob("*.blueprint.yml"))
+SEED = REPO / "tests" / "rules" / "fixtures" / "seed"
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["validate", "--no-cache", *args])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+def test_every_example_is_clean(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, *EXAMPLES)
+    assert code == 0, out
+    assert out.strip().endswith("no problems")
+
+
+def test_seed_cluster_fails_the_instance_type_policy_with_file_and_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = str(SEED / "cluster.yml")
+    code, out, _ = run(capsys, path)
+    assert code == 1
+    line = next(entry for entry in out.splitlines() if "INSTANCE_TYPE_ALLOWED" in entry)
+    assert line.startswith(f"{path}:11:"), line
+    assert ": error INSTANCE_TYPE_ALLOWED " in line
+
+
+def test_json_templates_are_recognised_by_content(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc, _ = load_text("cluster.yml", (SEED / "cluster.yml").read_text().replace(
+        "HttpTokens: required", "HttpTokens: optional"))
+    assert doc is not None
+    template = doc.data
+    path = tmp_path / "cluster.template"
+    path.write_text(json.dumps(template, indent=2, default=str))
+    code, out, _ = run(capsys, "--no-lint", str(path))
+    assert code == 1
+    assert "LAUNCH_TEMPLATE_IMDSV2_REQUIRED" in out and "INSTANCE_TYPE_ALLOWED" in out
+
+
+ADVISORY_RULE = """
+let log_groups = Resources.*[ Type == 'AWS::Logs::LogGroup' ]
+rule LOG_RETENTION_SET when %log_groups !empty {
+    %log_groups.Properties.RetentionInDays exists <<Set RetentionInDays on every log group>>
+}
+"""
+
+
+def test_advisory_pack_finding_names_the_blueprint_line_and_the_rendered_template(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pack = tmp_path / "org-rules"
+    pack.mkdir()
+    (pack / "logs.guard").write_text(ADVISORY_RULE)
+    blueprint = str(REPO / "examples" / "seed.blueprint.yml")
+    code, out, _ = run(capsys, "--no-lint", "--rules", str(pack), blueprint)
+    assert code == 0, out  # an added pack is advisory: a warning, not a failure
+    lines = out.splitlines()
+    index = next(i for i, line in enumerate(lines) if "LOG_RETENTION_SET" in line)
+    service_line = (REPO / "examples" / "seed.blueprint.yml").read_text().splitlines().index(
+        "service:") + 1
+    assert lines[index].startswith(f"{blueprint}:{service_line}:1: warning LOG_RETENTION_SET")
+    assert lines[index + 1].startswith("  rendered: service.yml:")
+    assert "from service" in lines[index + 1]
+
+    code, _, _ = run(capsys, "--no-lint", "--fail-on", "warning", "--rules", str(pack), blueprint)
+    assert code == 1
+
+    waived = tmp_path / "waived.blueprint.yml"
+    waived.write_text(Path(blueprint).read_text() + (
+        "\nwaivers:\n  - rule: LOG_RETENTION_SET\n"
+        "    reason: logs are shipped to the central store within a day\n"
+        "    expires: 2099-12-31\n"))
+    code, out, _ = run(capsys, "--no-lint", "--fail-on", "warning", "--rules", str(pack),
+                       str(waived))
+    assert code == 0, out
+    assert "waived:" in out and "LOG_RETENTION_SET" in out
+
+
+def test_json_format_is_machine_readable(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--format", "json", "--no-lint", str(SEED / "cluster.yml"))
+    assert code == 1
+    document = json.loads(out)
+    finding = next(f for f in document["findings"] if f["rule"] == "INSTANCE_TYPE_ALLOWED")
+    assert finding["line"] == 11 and finding["severity"] == "error"
+    assert document["summary"]["errors"] >= 1
+
+
+def test_fail_on_warning_makes_warnings_fail(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "template.yml"
+    path.write_text((SEED / "vpc.yml").read_text() + "\nConditions:\n  Never: !Equals [a, b]\n")
+    code, out, _ = run(capsys, str(path))
+    assert code == 0 and "warning" in out, out
+    code, _, _ = run(capsys, "--fail-on", "warning", str(path))
+    assert code == 1
+
+
+def test_no_files_and_nothing_discovered_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys)
+    assert code == 2 and "no blueprints found" in err
+
+
+def test_discovery_finds_blueprints_by_the_configured_globs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "envs").mkdir()
+    (tmp_path / "envs" / "prod.blueprint.yml").write_text(
+        (REPO / "examples" / "minimal.blueprint.yml").read_text())
+    (tmp_path / "envs" / "notes.yml").write_text("not: a blueprint\n")
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(capsys, "--no-lint")
+    assert code == 0, out
+    assert out.strip() == "1 file checked: no problems"
