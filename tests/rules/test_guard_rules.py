@@ -1,6 +1,6 @@
 """Tests for the CloudFormation Guard policy rules in rules/.
 
-cfn-guard is located via $CFN_GUARD, then PATH, then <repo>/.tools/bin/cfn-guard.
+cfn-guard is located as blueprint does: $CFN_GUARD, then PATH, then the tools directory.
 If it cannot be found these tests FAIL (they do not skip): the rules are the
 product's promise and must never go untested silently.
 """
@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from blueprint.errors import ToolError
+from blueprint.tools import find_cfn_guard
 
 REPO = Path(__file__).resolve().parents[2]
 RULES_DIR = REPO / "rules"
@@ -45,16 +47,12 @@ ANY_RULE_RE = re.compile(r"^\s*rule\s+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
 
 
 def _find_cfn_guard() -> str | None:
-    env = os.environ.get("CFN_GUARD")
-    if env:
-        return env if Path(env).is_file() and os.access(env, os.X_OK) else None
-    found = shutil.which("cfn-guard")
-    if found:
-        return found
-    local = REPO / ".tools" / "bin" / "cfn-guard"
-    if local.is_file() and os.access(local, os.X_OK):
-        return str(local)
-    return None
+    """The same lookup blueprint itself uses: $CFN_GUARD, PATH, the tools directory."""
+    try:
+        found = find_cfn_guard()
+    except ToolError:
+        return None
+    return found if Path(found).is_file() and os.access(found, os.X_OK) else None
 
 
 @pytest.fixture(scope="session")
@@ -63,7 +61,7 @@ def cfn_guard() -> str:
     if path is None:
         pytest.fail(
             "cfn-guard not found: set CFN_GUARD to the binary, put cfn-guard on PATH, "
-            f"or install it at {REPO / '.tools' / 'bin' / 'cfn-guard'}. "
+            "or run `python -m blueprint.install_guard`. "
             "The policy rules cannot be verified without it.",
             pytrace=False,
         )
