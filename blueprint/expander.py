@@ -693,7 +693,10 @@ def _parent_template(bp: Blueprint, params: dict[str, dict[str, Any]],
                       **{name: _parameter_value(value) for name, value in params[stack].items()}}
         resources[stack] = {"Type": "AWS::CloudFormation::Stack", "Properties": {
             "TemplateURL": template,
-            "Parameters": parameters}}
+            "Parameters": parameters,
+            # AWS copies a parent's stack tags to nested stacks; saying so here keeps
+            # them on every stack however the parent is deployed.
+            "Tags": stack_tags(bp)}}
         prov.note("parent.yml", f"/Resources/{stack}", _SECTION[stack])
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
@@ -716,6 +719,13 @@ def _parent_template(bp: Blueprint, params: dict[str, dict[str, Any]],
             "VpcId": {"Description": "The VPC", "Value": output("VpcStack", "VpcId")},
         },
     }
+
+
+def stack_tags(bp: Blueprint) -> list[dict[str, str]]:
+    """The blueprint's tags plus the environment's name, as CloudFormation tags."""
+    tags = dict(bp.tags)
+    tags["blueprint:environment"] = bp.name
+    return [{"Key": key, "Value": value} for key, value in sorted(tags.items())]
 
 
 _SECTION = {"VpcStack": "network", "ClusterStack": "cluster", "ServiceStack": "service"}

@@ -75,6 +75,8 @@ class Positions:
         """Where the key of ``path`` (or of its nearest ancestor that exists) is written."""
         for end in range(len(path), 0, -1):
             found = self.keys.get(path[:end])
+            if found is None and isinstance(path[end - 1], int):
+                found = self.values.get(path[:end])  # a list item has no key: its dash
             if found:
                 return found
         return self.of_value(())

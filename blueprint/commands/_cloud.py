@@ -72,12 +72,6 @@ class GateRefused(BlueprintError):
     exit_code = 1
 
 
-def stack_tags(blueprint: Blueprint) -> list[dict[str, str]]:
-    tags = dict(blueprint.tags)
-    tags["blueprint:environment"] = blueprint.name
-    return [{"Key": key, "Value": value} for key, value in sorted(tags.items())]
-
-
 def confirm(question: str, *, assume_yes: bool) -> bool:
     if assume_yes:
         return True

@@ -9,10 +9,9 @@ from blueprint.commands._cloud import (
     confirm,
     gate,
     open_aws,
-    stack_tags,
 )
 from blueprint.errors import EXIT_INTERRUPTED, DeployFailed
-from blueprint.expander import render
+from blueprint.expander import render, stack_tags
 from blueprint.model import Blueprint
 
 

@@ -324,7 +324,65 @@ def _nested_stack_update(
 def _apply_p7() -> None:
     from moto.cloudformation.models import Stack
 
+    if _is_marked(Stack, "update_from_cloudformation_json", "P11"):
+        return  # P11's update already performs P7's
     _patch(Stack, "update_from_cloudformation_json", "P7", _nested_stack_update, kind="classmethod")
+
+
+# ---------------------------------------------------------------------------
+# P11: nested stacks carry their Tags
+# ---------------------------------------------------------------------------
+
+
+def _stack_tags(cloudformation_json: dict[str, Any]) -> dict[str, str]:
+    tags = cloudformation_json.get("Properties", {}).get("Tags") or []
+    return {str(tag["Key"]): str(tag["Value"]) for tag in tags
+            if isinstance(tag, dict) and "Key" in tag and "Value" in tag}
+
+
+def _nested_stack_create(
+    cls: Any,
+    resource_name: str,
+    cloudformation_json: dict[str, Any],
+    account_id: str,
+    region_name: str,
+    **kwargs: Any,
+) -> Any:
+    """moto's nested-stack creation, then the resource's Tags set on the child stack."""
+    create = original(cls, "create_from_cloudformation_json")
+    stack = create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    tags = _stack_tags(cloudformation_json)
+    if tags:
+        stack.tags = tags
+    return stack
+
+
+def _nested_stack_update_tagged(
+    cls: Any,
+    original_resource: Any,
+    new_resource_name: str,
+    cloudformation_json: dict[str, Any],
+    account_id: str,
+    region_name: str,
+) -> Any:
+    """P7's in-place update, then the resource's Tags set on the child stack."""
+    stack = _nested_stack_update(cls, original_resource, new_resource_name,
+                                 cloudformation_json, account_id, region_name)
+    tags = _stack_tags(cloudformation_json)
+    if tags:
+        stack.tags = tags
+    return stack
+
+
+def _apply_p11() -> None:
+    from moto.cloudformation.models import Stack
+
+    _patch(Stack, "create_from_cloudformation_json", "P11", _nested_stack_create,
+           kind="classmethod")
+    # Supersedes P7's patch of the update (it calls P7's function itself).
+    if not _is_marked(Stack, "update_from_cloudformation_json", "P11"):
+        _patch(Stack, "update_from_cloudformation_json", "P11", _nested_stack_update_tagged,
+               kind="classmethod")
 
 
 # ---------------------------------------------------------------------------
@@ -533,6 +591,13 @@ FIXES: tuple[Fix, ...] = (
         "route tables, NAT gateways, EIPs, internet gateways and ECS clusters are not "
         "deleted with their stack, so the VPC stack's deletion fails (DependencyViolation)",
         _register_models,
+    ),
+    Fix(
+        "P11",
+        "nested-stack-tags",
+        "the Tags property of AWS::CloudFormation::Stack is ignored: nested stacks are "
+        "created and updated without tags",
+        _apply_p11,
     ),
 )
 

@@ -40,19 +40,21 @@ def status(cfn: Any, stack: str) -> str:
 
 def test_registry_is_named_and_idempotent(aws: LocalAws) -> None:
     ids = [f.id for f in fixes.FIXES]
-    assert ids == [f"P{i}" for i in range(1, 11)]
+    assert ids == [f"P{i}" for i in range(1, 12)]
     assert all((f.name and f.gap and f.apply.__doc__ is not None) or f.gap for f in fixes.FIXES)
     assert fixes.applied_fixes() == ids
 
     before = (
         CloudFormationBackend.__dict__["execute_change_set"],
         Stack.__dict__["get_cfn_attribute"],
+        Stack.__dict__["update_from_cloudformation_json"],
         dict(parsing.get_model_map()),
     )
     assert fixes.apply_fixes() == ids  # twice: no-op
     after = (
         CloudFormationBackend.__dict__["execute_change_set"],
         Stack.__dict__["get_cfn_attribute"],
+        Stack.__dict__["update_from_cloudformation_json"],
         dict(parsing.get_model_map()),
     )
     assert before == after
@@ -433,3 +435,21 @@ def test_p10_vpc_stack_deletes_cleanly(aws: LocalAws, cfn: Any) -> None:
     igws = ec2.describe_internet_gateways()["InternetGateways"]
     stack_tag = "aws:cloudformation:stack-id"
     assert [i for i in igws if any(t["Key"] == stack_tag for t in i.get("Tags", []))] == []
+
+
+def test_p11_nested_stacks_carry_their_tags(aws: LocalAws, cfn: Any) -> None:
+    """Without P11 the child stacks have no tags; with it they have the resource's Tags."""
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="tags")
+    s3.put_object(Bucket="tags", Key="child.yml",
+                  Body=b"Resources:\n  Group:\n    Type: AWS::Logs::LogGroup\n")
+    parent = (
+        "Resources:\n  Child:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n"
+        f"      TemplateURL: {aws.template_url('tags', 'child.yml')}\n"
+        "      Tags:\n        - {Key: team, Value: payments}\n"
+    )
+    cfn.create_stack(StackName="tagged", TemplateBody=parent)
+    child_id = cfn.describe_stack_resource(
+        StackName="tagged", LogicalResourceId="Child")["StackResourceDetail"]["PhysicalResourceId"]
+    child = cfn.describe_stacks(StackName=child_id)["Stacks"][0]
+    assert child["Tags"] == [{"Key": "team", "Value": "payments"}]
