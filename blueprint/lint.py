@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
@@ -91,8 +92,8 @@ class LintBatch:
 
     Workers are forked after cfn-lint's rules are built in this process, so
     none of them pays for the import or the rule set again. Forking happens
-    in ``__init__``, before the caller starts any thread; elsewhere than
-    Linux (where fork is the safe default) templates are linted serially.
+    in ``__init__``, before the caller starts any thread, and only in a
+    single-threaded process on Linux; otherwise templates are linted serially.
     """
 
     def __init__(self, texts: list[str], *, region: str = DEFAULT_REGION) -> None:
@@ -101,7 +102,9 @@ class LintBatch:
         self._async: Any = None
         self._pool: Any = None
         workers = min(len(self.texts), os.cpu_count() or 1)
-        if workers < 2 or sys.platform != "linux":
+        # Forking a process that runs other threads can copy a lock some thread
+        # holds; then serial it is.
+        if workers < 2 or sys.platform != "linux" or threading.active_count() > 1:
             return
         _set_up(region)  # built once here, inherited by every worker
         import multiprocessing
