@@ -120,8 +120,8 @@ class ConsoleUi:
         from rich.table import Table
 
         table = Table(title="Outputs", title_justify="left")
-        table.add_column("Output")
-        table.add_column("Value")
+        table.add_column("Output", no_wrap=True)
+        table.add_column("Value", overflow="fold")
         for key in sorted(outputs, key=lambda k: (k != "ServiceUrl", k)):
             table.add_row(key, outputs[key])
         self.console.print(table)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import ClassVar
 
 import pytest
 
@@ -61,3 +62,36 @@ def test_no_failure_no_root_cause() -> None:
 ])
 def test_status_simplification(status: str | None, simple: str) -> None:
     assert simplify(status) == simple
+
+
+class _ChangeSets:
+    """CloudFormation's DescribeChangeSet pages for a parent whose child has its own set."""
+
+    PAGES: ClassVar[dict[tuple[str, str | None], dict[str, object]]] = {
+        ("parent", None): {"Changes": [{"ResourceChange": {
+            "Action": "Modify", "LogicalResourceId": "ServiceStack",
+            "ResourceType": "AWS::CloudFormation::Stack", "Replacement": "False",
+            "ChangeSetId": "child"}}], "NextToken": "2"},
+        ("parent", "2"): {"Changes": [{"ResourceChange": {
+            "Action": "Modify", "LogicalResourceId": "ClusterStack",
+            "ResourceType": "AWS::CloudFormation::Stack", "Replacement": "False"}}]},
+        ("child", None): {"Changes": [{"ResourceChange": {
+            "Action": "Modify", "LogicalResourceId": "Service",
+            "ResourceType": "AWS::ECS::Service", "Replacement": "Conditional"}}]},
+    }
+
+    def describe_change_set(self, ChangeSetName: str,
+                            NextToken: str | None = None) -> dict[str, object]:
+        return self.PAGES[(ChangeSetName, NextToken)]
+
+
+def test_changes_include_the_nested_stacks_own_changes_across_pages() -> None:
+    from blueprint.aws.stacks import describe_changes
+
+    rows = [(c.stack, c.action, c.logical_id, c.replacement)
+            for c in describe_changes(_ChangeSets(), "parent")]
+    assert rows == [
+        ("(parent)", "Modify", "ServiceStack", "False"),
+        ("ServiceStack", "Modify", "Service", "Conditional"),
+        ("(parent)", "Modify", "ClusterStack", "False"),
+    ]

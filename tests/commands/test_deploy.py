@@ -310,3 +310,35 @@ def test_leftover_review_in_progress_stack_is_cleaned_up(
                     "--yes")
     assert code == 0, out
     assert "REVIEW_IN_PROGRESS" in out and "CREATE_COMPLETE" in out
+
+
+def test_stale_change_sets_are_cleaned_up(
+    tmp_path: Path, endpoint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = blueprint_file(tmp_path)
+    assert cli(capsys, "deploy", path, "--endpoint-url", endpoint, "--yes")[0] == 0
+    cfn = client(endpoint, "cloudformation")
+    template = cfn.get_template(StackName=STACK, TemplateStage="Original")["TemplateBody"]
+    cfn.create_change_set(StackName=STACK, ChangeSetName="blueprint-20200101000000",
+                          ChangeSetType="UPDATE", TemplateBody=template,
+                          Capabilities=["CAPABILITY_IAM"])
+    code, out = cli(capsys, "deploy", path, "--endpoint-url", endpoint, "--yes")
+    assert code == 0, out
+    assert "removed stale change set blueprint-20200101000000" in out
+    assert cfn.list_change_sets(StackName=STACK)["Summaries"] == []
+
+
+def test_ctrl_c_while_following_says_what_still_runs(
+    tmp_path: Path, endpoint: str, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from blueprint.aws import stacks
+
+    def interrupted(*args: Any, **kwargs: Any) -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(stacks, "wait_for_stack", interrupted)
+    path = blueprint_file(tmp_path)
+    code, out = cli(capsys, "deploy", path, "--endpoint-url", endpoint, "--yes")
+    assert code == 130, out
+    assert "CloudFormation keeps going" in out and f"blueprint status {path}" in out
