@@ -23,7 +23,7 @@ from blueprint.expander import Rendering, render
 from blueprint.finding import Finding, Location, Report, Severity, Source
 from blueprint.guard import GuardViolation, RulePack, default_rule_packs, run_guard, to_finding
 from blueprint.lint import DEFAULT_REGION, LintBatch, LintMatch
-from blueprint.loader import MAX_FILE_BYTES, Document, load_file, load_text
+from blueprint.loader import MAX_FILE_BYTES, Document, load_bytes, load_file, load_text, walk
 from blueprint.model import Blueprint, from_data
 from blueprint.resources import blueprint_schema_path
 from blueprint.schema import check_blueprint, load_schema
@@ -86,37 +86,55 @@ class _Target:
 def validate(paths: Sequence[str], options: ValidateOptions | None = None) -> Report:
     options = options or ValidateOptions()
     today = options.today or date.today()
+    unique = _unique(paths)
+    # Each file is read once: the bytes checked are the bytes a cache entry is keyed by.
+    contents = {path: _read(path) for path in unique}
     results = ResultCache() if options.use_cache else None
     context = _context(options, today) if results is not None else ""
     cached: dict[str, list[Finding]] = {}
     keys: dict[str, str] = {}
     if results is not None:
-        for path in dict.fromkeys(paths):
-            key = _file_key(results, context, path)
-            if key is None:
+        for path, raw in contents.items():
+            if raw is None:
                 continue
-            keys[path] = key
-            hit = _cached_findings(results.get(key))
+            keys[path] = results.key(context, path, raw)
+            hit = _cached_findings(results.get(keys[path]))
             if hit is not None:
                 cached[path] = hit
-    fresh = _check([p for p in dict.fromkeys(paths) if p not in cached], options, today)
+    fresh = _check({p: raw for p, raw in contents.items() if p not in cached}, options, today)
     if results is not None:
         for path, found in fresh.items():
             if path in keys:
                 results.put(keys[path], [f.to_dict() for f in found])
     findings = [f for found in (*cached.values(), *fresh.values()) for f in found]
     return Report(
-        files=tuple(paths),
+        files=tuple(unique),
         findings=tuple(sorted(set(findings), key=Finding.sort_key)),
         rules=catalog.rules_for_report(options.rule_packs),
     )
+
+
+def _unique(paths: Sequence[str]) -> list[str]:
+    """Each file once, as first named (``a.yml`` and ``./a.yml`` are one file)."""
+    seen: dict[str, str] = {}
+    for path in paths:
+        seen.setdefault(os.path.realpath(path), path)
+    return list(seen.values())
+
+
+def _read(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(MAX_FILE_BYTES + 1)
+    except OSError:
+        return None  # load_file reports why
 
 
 def _context(options: ValidateOptions, today: date) -> str:
     """Everything besides a file's bytes that its findings depend on."""
     from blueprint import __version__
     from blueprint.cache import fingerprint_rules
-    from blueprint.lint import cfn_lint_version
+    from blueprint.lint import cfn_lint_version, lint_config_files
     from blueprint.tools import find_cfn_guard
 
     try:
@@ -126,21 +144,13 @@ def _context(options: ValidateOptions, today: date) -> str:
     except (ToolError, OSError):
         guard_identity = "unavailable"  # the check itself reports it, if it needs cfn-guard
     return "\x00".join([
-        __version__, guard_identity, cfn_lint_version() if options.lint else "no-lint",
+        __version__, guard_identity,
+        cfn_lint_version() + lint_config_files() if options.lint else "no-lint",
         options.region, today.isoformat(),
         fingerprint_rules([p.directory for p in options.rule_packs]),
         ",".join(f"{p.directory.resolve()}:{p.mandatory}" for p in options.rule_packs),
         blueprint_schema_path().read_text(encoding="utf-8"),
     ])
-
-
-def _file_key(results: ResultCache, context: str, path: str) -> str | None:
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except OSError:
-        return None  # the check reports it
-    return results.key(context, path, raw)
 
 
 def _cached_findings(entry: Any) -> list[Finding] | None:
@@ -152,15 +162,15 @@ def _cached_findings(entry: Any) -> list[Finding] | None:
         return None  # a damaged entry is recomputed, never trusted
 
 
-def _check(paths: Sequence[str], options: ValidateOptions,
+def _check(contents: dict[str, bytes | None], options: ValidateOptions,
            today: date) -> dict[str, list[Finding]]:
     """Findings per file, every check run: schema, rendering, Guard, cfn-lint."""
-    per_file: dict[str, list[Finding]] = {path: [] for path in paths}
+    per_file: dict[str, list[Finding]] = {path: [] for path in contents}
     targets: list[_Target] = []
     with tempfile.TemporaryDirectory(prefix="blueprint-") as scratch:
-        for index, path in enumerate(paths):
+        for index, (path, raw) in enumerate(contents.items()):
             findings = per_file[path]
-            doc, found = load_file(path)
+            doc, found = load_file(path) if raw is None else load_bytes(path, raw)
             findings += found
             if doc is None:
                 continue
@@ -168,7 +178,7 @@ def _check(paths: Sequence[str], options: ValidateOptions,
             if kind is None:
                 findings.append(_not_a_blueprint(doc))
             elif kind == TEMPLATE:
-                unknown = _unknown_sections(doc)
+                unknown = _template_problems(doc)
                 findings += unknown
                 if not unknown:  # such a file could also break the whole cfn-guard run
                     targets.append(_Target(doc, data_files={path: (Path(path).name, doc)}))
@@ -213,29 +223,50 @@ def _check(paths: Sequence[str], options: ValidateOptions,
                          for violation in by_file.get(data_file, [])]
             findings += lint_findings.get(data_file, [])
         if target.rendering is not None:
-            per_file[target.doc.file] = _waive(target.doc, findings, options, today)
+            per_file[target.doc.file] = _waive(target.doc, findings, rule_index, today)
     return per_file
 
 
-def _waive(doc: Document, findings: list[Finding], options: ValidateOptions,
+def _waive(doc: Document, findings: list[Finding], index: dict[str, catalog.RuleMeta],
            today: date) -> list[Finding]:
-    index = catalog.rule_index(options.rule_packs)
+    # Only a Guard rule the catalog knows as advisory may be waived; one it does not
+    # know (found in a .ruleset, a subfolder, or the catch-all GUARD) counts as mandatory.
+    unlisted = {f.rule_id for f in findings
+                if f.source is Source.GUARD and f.rule_id not in index}
+    mandatory = frozenset({*catalog.SCHEMA_RULES, *catalog.LOADER_RULES, *unlisted,
+                           *(rule for rule, meta in index.items() if meta.mandatory)})
     return apply_waivers(
         findings, doc.data.get("waivers") or [], blueprint_file=doc.file,
         waiver_location=lambda i, key: doc.location(("waivers", i, key)),
-        mandatory_rules=catalog.mandatory_rule_ids(options.rule_packs),
+        mandatory_rules=mandatory,
         known_rules=frozenset({*catalog.LOADER_RULES, *catalog.SCHEMA_RULES, *WAIVER_RULES,
                                *index}),
         today=today)
 
 
-def _unknown_sections(doc: Document) -> list[Finding]:
-    return [
+def _template_problems(doc: Document) -> list[Finding]:
+    """What makes a template uncheckable: unknown sections, and macros.
+
+    A Transform (SAM, AWS::Include, any macro) means CloudFormation deploys
+    what the macro returns, which nobody has checked: that fails closed.
+    """
+    problems = [
         Finding(Source.LOADER, "BP007", Severity.ERROR, doc.location((key,), key=True),
                 f"{key!r} is not a CloudFormation template section",
                 f"allowed sections: {', '.join(sorted(TEMPLATE_SECTIONS))}")
         for key in doc.data if key not in TEMPLATE_SECTIONS
     ]
+    transforms = [path for path, value in walk(doc.data)
+                  if path and (path == ("Transform",) or path[-1] == "Fn::Transform")]
+    problems += [
+        Finding(Source.LOADER, "BP008", Severity.ERROR, doc.location(path, key=True),
+                "the template uses a transform (macro): what CloudFormation deploys is the "
+                "macro's output, which cannot be checked here",
+                "validate the expanded template instead (e.g. from `aws cloudformation "
+                "package` / `sam build`, or the change set's processed template)")
+        for path in transforms
+    ]
+    return problems
 
 
 def _reload(name: str, text: str) -> Document:
@@ -295,13 +326,11 @@ def _lint_findings(target: _Target, template: str, positions_doc: Document,
                    matches: tuple[LintMatch, ...]) -> list[Finding]:
     result = []
     for match in matches:
-        pointer = ""
+        # On a rendered template, trace the match back to the blueprint field.
+        pointer = _pointer_at(positions_doc, match.line) if target.rendering else ""
         location, rendered, source = _locate(target, template, positions_doc, pointer,
                                              match.line, match.column)
-        if target.rendering is not None:
-            pointer = _pointer_at(positions_doc, match.line)
-            location, rendered, source = _locate(target, template, positions_doc, pointer,
-                                                 match.line, match.column)
+        if rendered is not None:
             rendered = Location(template, match.line, match.column)
         finding = Finding(Source.LINT, match.rule_id, match.severity, location, match.message)
         result.append(_with_rendering(finding, rendered, source, template))

@@ -32,7 +32,6 @@ from typing import Any
 
 ENTRY_FORMAT = "blueprint-result-cache/1"
 KEY_DOMAIN = b"blueprint-result-cache-key/1\x00"
-RULE_FILE_SUFFIXES = (".guard", ".yaml", ".yml", ".json")
 MAX_ENTRY_BYTES = 64 * 1024 * 1024  # far above any real result; bounds a hostile entry
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 _ENTRY_SUFFIX = ".json"
@@ -199,11 +198,11 @@ _INVALID: Any = _Invalid()
 def fingerprint_rules(dirs: Iterable[Path | str]) -> str:
     """SHA-256 (hex) over every rule and policy-data file under ``dirs``.
 
-    Each directory contributes its position, then its ``.guard``, ``.yaml``,
-    ``.yml`` and ``.json`` files sorted by relative path (POSIX form), each as
-    (relative path, bytes). A missing directory or an unreadable file hashes as
-    a distinct marker, so the fingerprint changes rather than silently
-    matching an earlier one.
+    Each directory contributes its position, then every file below it (rules
+    in ``.guard`` or ``.ruleset`` files, data, catalogs) sorted by relative
+    path (POSIX form), each as (relative path, bytes). A missing directory or
+    an unreadable file hashes as a distinct marker, so the fingerprint changes
+    rather than silently matching an earlier one.
     """
     digest = hashlib.sha256(b"blueprint-rules-fingerprint/1\x00")
 
@@ -220,7 +219,7 @@ def fingerprint_rules(dirs: Iterable[Path | str]) -> str:
         files = sorted(
             (path.relative_to(root).as_posix(), path)
             for path in root.rglob("*")
-            if path.suffix.lower() in RULE_FILE_SUFFIXES and path.is_file()
+            if path.is_file()
         )
         for relative, path in files:
             part(relative.encode("utf-8", "surrogateescape"))

@@ -33,6 +33,7 @@ LOADER_RULES = {
     "BP005": "Document too large or too deeply nested (alias bomb)",
     "BP006": "Not a single blueprint or CloudFormation template",
     "BP007": "Unknown top-level section in a CloudFormation template",
+    "BP008": "Template uses a transform (macro) whose output cannot be checked",
 }
 SCHEMA_RULES = {
     "BP101": "Unknown key",
@@ -79,8 +80,13 @@ def _read_catalog(directory: Path) -> dict[str, dict[str, Any]]:
 def _pack_rules(directory: Path, shipped: bool) -> tuple[RuleMeta, ...]:
     meta = _read_catalog(directory)
     names: list[str] = []
-    for guard_file in sorted(directory.glob("*.guard")):
-        names += _RULE_NAME.findall(guard_file.read_text(encoding="utf-8"))
+    # The files cfn-guard itself loads from a rules directory, subfolders included.
+    for rule_file in sorted(p for pattern in ("*.guard", "*.ruleset")
+                            for p in directory.rglob(pattern)):
+        try:
+            names += _RULE_NAME.findall(rule_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeError) as err:
+            raise ToolError(f"cannot read the rule file {rule_file}: {err}") from err
     rules = []
     for name in dict.fromkeys(names):
         entry = meta.get(name, {})
@@ -114,7 +120,3 @@ def rules_for_report(packs: Sequence[RulePack]) -> tuple[RuleInfo, ...]:
               for meta in rule_index(packs).values()]
     return tuple(infos)
 
-
-def mandatory_rule_ids(packs: Sequence[RulePack]) -> frozenset[str]:
-    return frozenset({*SCHEMA_RULES, *LOADER_RULES}
-                     | {m.rule_id for m in rule_index(packs).values() if m.mandatory})

@@ -183,10 +183,7 @@ def entry() -> None:
 def run_cli(group: Callable[..., Any], argv: list[str] | None) -> int:
     try:
         result = group.main(args=argv, prog_name="blueprint", standalone_mode=False)  # type: ignore[attr-defined]
-    except click.exceptions.Abort:
-        click.echo("interrupted", err=True)
-        return EXIT_INTERRUPTED
-    except KeyboardInterrupt:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("interrupted", err=True)
         return EXIT_INTERRUPTED
     except click.ClickException as err:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from blueprint import cfn_yaml
@@ -19,6 +19,9 @@ from blueprint.errors import DeployFailed
 from blueprint.expander import CHILD_STACKS, Rendering
 
 CHANGE_SET_PREFIX = "blueprint-"
+# A blueprint change set younger than this may belong to a deploy still asking for
+# confirmation; older ones were abandoned.
+STALE_AFTER = timedelta(hours=1)
 
 
 @dataclass
@@ -36,9 +39,12 @@ def parent_with_urls(rendering: Rendering, urls: dict[str, str]) -> str:
     return cfn_yaml.dump(parent)
 
 
-def check_stack_state(aws: Aws, name: str, *, confirm_delete: Any,
-                      ui: Any) -> dict[str, Any] | None:
-    """The existing stack to update, or None to create; clears states that block a deploy."""
+def check_stack_state(aws: Aws, name: str, *, confirm_delete: Any, ui: Any,
+                      read_only: bool = False) -> dict[str, Any] | None:
+    """The existing stack to update, or None to create; clears states that block a deploy.
+
+    ``read_only`` reports those states instead of clearing them.
+    """
     cfn = aws.client("cloudformation")
     stack = stacks.describe_stack(cfn, name)
     if stack is None:
@@ -60,12 +66,18 @@ def check_stack_state(aws: Aws, name: str, *, confirm_delete: Any,
         reason = ("its first creation failed and was rolled back (ROLLBACK_COMPLETE); it must "
                   "be deleted before it can be created again" if kind == "rolled-back-create"
                   else "it was left in REVIEW_IN_PROGRESS by a change set that never ran")
+        if read_only:
+            if kind == "review":
+                return None  # a CREATE change set can still be made and shown
+            raise StackStateError(f"stack {name}: {reason}",
+                                  hint="`blueprint deploy` offers to delete and recreate it")
         ui.print(f"Stack {name}: {reason}.")
         if not confirm_delete(f"Delete stack {name} and create it again?"):
             raise StackStateError(f"stack {name} left as it is ({status})")
         delete_stack(aws, str(stack["StackId"]), ui=ui)
         return None
-    cleanup_stale_change_sets(aws, str(stack["StackId"]), ui=ui)
+    if not read_only:
+        cleanup_stale_change_sets(aws, str(stack["StackId"]), ui=ui)
     return stack
 
 
@@ -77,11 +89,21 @@ def cleanup_stale_change_sets(aws: Aws, stack_id: str, *, ui: Any) -> None:
         if error_code(err) == "ValidationError":
             return
         raise
+    now = datetime.now(timezone.utc)
     for summary in summaries:
-        if str(summary.get("ChangeSetName", "")).startswith(CHANGE_SET_PREFIX) \
-                and summary.get("ExecutionStatus") != "EXECUTE_IN_PROGRESS":
-            cfn.delete_change_set(ChangeSetName=summary["ChangeSetId"])
-            ui.print(f"[dim]removed stale change set {summary['ChangeSetName']}[/dim]")
+        name = str(summary.get("ChangeSetName", ""))
+        # Only change sets still waiting to be executed; executed or obsolete ones are history.
+        if not name.startswith(CHANGE_SET_PREFIX) \
+                or summary.get("ExecutionStatus") not in ("AVAILABLE", "UNAVAILABLE"):
+            continue
+        created = summary.get("CreationTime")
+        if isinstance(created, datetime) and now - created < STALE_AFTER:
+            raise StackStateError(
+                f"another blueprint deploy is reviewing change set {name} on this stack "
+                f"(created {created:%H:%M:%S} UTC): refusing to deploy concurrently",
+                hint="let it finish, or delete that change set if its deploy was abandoned")
+        cfn.delete_change_set(ChangeSetName=summary["ChangeSetId"])
+        ui.print(f"[dim]removed stale change set {name}[/dim]")
 
 
 def create_change_set(aws: Aws, *, name: str, existing: dict[str, Any] | None,
@@ -95,20 +117,26 @@ def create_change_set(aws: Aws, *, name: str, existing: dict[str, Any] | None,
         TemplateBody=parent_text, Capabilities=CAPABILITIES, Tags=tags,
         IncludeNestedStacks=True, Description=description[:1024])
     arn = str(created["Id"])
-    described = stacks.wait_for_change_set(cfn, arn)
-    change_set = ChangeSet(arn, str(created.get("StackId", described.get("StackId", ""))),
-                           str(described.get("Status")),
-                           str(described.get("StatusReason") or ""))
-    if change_set.status == "FAILED" and not change_set.empty:
-        cfn.delete_change_set(ChangeSetName=arn)
-        raise DeployFailed(f"CloudFormation rejected the change set: {change_set.reason}")
-    if not change_set.empty:
-        change_set.changes = list(stacks.describe_changes(cfn, arn))
-    no_changes = change_set.empty or (
-        existing is not None and not change_set.changes
-        and _deployed_template(aws, name) == parent_text
-        and _tags(existing) == _tags({"Tags": tags}))
-    return Plan(name, change_type, change_set, no_changes)
+    plan = Plan(name, change_type, ChangeSet(arn, str(created.get("StackId", "")), "", ""),
+                no_changes=False)
+    try:
+        described = stacks.wait_for_change_set(cfn, arn)
+        change_set = ChangeSet(arn, plan.change_set.stack_id or str(described.get("StackId")),
+                               str(described.get("Status")),
+                               str(described.get("StatusReason") or ""))
+        plan.change_set = change_set
+        if change_set.status == "FAILED" and not change_set.empty:
+            raise DeployFailed(f"CloudFormation rejected the change set: {change_set.reason}")
+        if not change_set.empty:
+            change_set.changes = list(stacks.describe_changes(cfn, arn))
+        plan.no_changes = change_set.empty or (
+            existing is not None and not change_set.changes
+            and _deployed_template(aws, name) == parent_text
+            and _tags(existing) == _tags({"Tags": tags}))
+    except BaseException:
+        discard_change_set(aws, plan)  # nothing half-made stays behind, Ctrl-C included
+        raise
+    return plan
 
 
 def _deployed_template(aws: Aws, name: str) -> str | None:

@@ -12,6 +12,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from pathlib import Path
 from typing import Any
 
 from blueprint.errors import ToolError
@@ -74,6 +75,18 @@ def lint_text(text: str, *, region: str = DEFAULT_REGION) -> tuple[LintMatch, ..
             raise ToolError(f"cfn-lint returned a result blueprint cannot read: {err}") \
                 from err
     return tuple(result)
+
+
+def lint_config_files() -> str:
+    """The cfn-lint configuration files cfn-lint reads on its own (they change results)."""
+    parts = []
+    for candidate in (Path.cwd() / ".cfnlintrc", Path.cwd() / ".cfnlintrc.yaml",
+                      Path.cwd() / ".cfnlintrc.yml", Path.home() / ".cfnlintrc"):
+        try:
+            parts.append(f"{candidate}:{candidate.read_text(encoding='utf-8', errors='replace')}")
+        except OSError:
+            continue
+    return "\x00".join(parts)
 
 
 def cfn_lint_version() -> str:

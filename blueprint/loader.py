@@ -192,6 +192,10 @@ def load_file(path: str, display_name: str | None = None) -> tuple[Document | No
             raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as err:
         return None, [_finding(name, "BP001", f"cannot read file: {err.strerror or err}")]
+    return load_bytes(name, raw)
+
+
+def load_bytes(name: str, raw: bytes) -> tuple[Document | None, list[Finding]]:
     text, findings = decode(name, raw)
     if text is None:
         return None, findings

@@ -285,7 +285,10 @@ def test_fingerprint_rules(tmp_path: Path) -> None:
     assert first == fingerprint_rules([str(rules)])
     assert first == fingerprint_rules([_rules(tmp_path / "copy")]), "content, not location"
     (rules / "README.md").write_text("changed\n")
-    assert fingerprint_rules([rules]) == first, "only rule and data files count"
+    assert fingerprint_rules([rules]) != first, (
+        "every file counts: cfn-guard also loads .ruleset files and subfolders")
+    (rules / "README.md").write_text("ignored\n")
+    assert fingerprint_rules([rules]) == first
     (rules / "data" / "list.yaml").write_text("X: [2]\n")
     second = fingerprint_rules([rules])
     assert second != first

@@ -14,11 +14,15 @@ def default_bucket_name(account_id: str, region: str) -> str:
     return f"blueprint-artifacts-{account_id}-{region}"
 
 
-def ensure_bucket(aws: Aws, bucket: str) -> bool:
-    """Create the bucket when missing (encrypted, private, versioned); True if created."""
+def ensure_bucket(aws: Aws, bucket: str, owner: str) -> bool:
+    """Create the bucket when missing (encrypted, private, versioned); True if created.
+
+    ``owner`` (the account id) goes on every call, so a bucket of the same
+    name in another account is refused rather than written to.
+    """
     s3 = aws.client("s3")
     try:
-        s3.head_bucket(Bucket=bucket)
+        s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=owner)
         return False
     except Exception as err:
         if error_code(err) not in ("404", "NoSuchBucket", "NotFound"):
@@ -27,12 +31,16 @@ def ensure_bucket(aws: Aws, bucket: str) -> bool:
     if aws.region != "us-east-1":
         kwargs["CreateBucketConfiguration"] = {"LocationConstraint": aws.region}
     s3.create_bucket(**kwargs)
-    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": True, "IgnorePublicAcls": True,
-        "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
-    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
-        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
-    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_public_access_block(Bucket=bucket, ExpectedBucketOwner=owner,
+                               PublicAccessBlockConfiguration={
+                                   "BlockPublicAcls": True, "IgnorePublicAcls": True,
+                                   "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    s3.put_bucket_encryption(Bucket=bucket, ExpectedBucketOwner=owner,
+                             ServerSideEncryptionConfiguration={"Rules": [
+                                 {"ApplyServerSideEncryptionByDefault": {
+                                     "SSEAlgorithm": "AES256"}}]})
+    s3.put_bucket_versioning(Bucket=bucket, ExpectedBucketOwner=owner,
+                             VersioningConfiguration={"Status": "Enabled"})
     return True
 
 
@@ -41,26 +49,46 @@ def template_key(name: str, text: str) -> str:
     return f"{KEY_PREFIX}/{digest}/{name}"
 
 
-def template_url(aws: Aws, bucket: str, key: str) -> str:
+def template_url(aws: Aws, bucket: str, key: str, version: str | None = None) -> str:
     endpoint = aws.target.endpoint_url
     if endpoint:
         # Path style: a local endpoint has no per-bucket host names.
-        return f"{endpoint.rstrip('/')}/{bucket}/{key}"
-    return f"https://{bucket}.s3.{aws.region}.amazonaws.com/{key}"
+        url = f"{endpoint.rstrip('/')}/{bucket}/{key}"
+    else:
+        url = f"https://{bucket}.s3.{aws.region}.amazonaws.com/{key}"
+    return f"{url}?versionId={version}" if version else url
 
 
-def upload_templates(aws: Aws, bucket: str, texts: dict[str, str]) -> dict[str, str]:
-    """Upload each template once (keys are content hashes); name -> URL."""
+def upload_templates(aws: Aws, bucket: str, owner: str, texts: dict[str, str]) -> dict[str, str]:
+    """Put each template in the bucket; name -> URL pinned to a version holding exactly it.
+
+    An object already at the content-addressed key is reused only after its
+    bytes are read back and compared: the nested template CloudFormation
+    reads must be the one that was checked. Reusing it keeps the parent (and
+    so the change set) unchanged when nothing changed.
+    """
     s3 = aws.client("s3")
     urls = {}
     for name, text in sorted(texts.items()):
         key = template_key(name, text)
-        try:
-            s3.head_object(Bucket=bucket, Key=key)
-        except Exception as err:
-            if error_code(err) not in ("404", "NoSuchKey", "NotFound"):
-                raise
-            s3.put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"),
-                          ContentType="application/x-yaml")
-        urls[name] = template_url(aws, bucket, key)
+        body = text.encode("utf-8")
+        version = _existing_version(s3, bucket, owner, key, body)
+        if version is None:
+            written = s3.put_object(Bucket=bucket, Key=key, Body=body,
+                                    ContentType="application/x-yaml", ExpectedBucketOwner=owner)
+            version = written.get("VersionId")
+        urls[name] = template_url(aws, bucket, key, version or None)
     return urls
+
+
+def _existing_version(s3: Any, bucket: str, owner: str, key: str, body: bytes) -> str | None:
+    try:
+        found = s3.get_object(Bucket=bucket, Key=key, ExpectedBucketOwner=owner)
+    except Exception as err:
+        if error_code(err) in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+    if found["Body"].read() != body:
+        return None  # overwritten since: write it again
+    version = found.get("VersionId")
+    return str(version) if version and version != "null" else None

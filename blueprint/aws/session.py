@@ -79,8 +79,7 @@ class Aws:
         return self._clients[service]
 
     def account_id(self) -> str:
-        with aws_errors(self.target):
-            return str(self.client("sts").get_caller_identity()["Account"])
+        return str(self.client("sts").get_caller_identity()["Account"])
 
 
 def error_code(err: Exception) -> str:
@@ -122,3 +121,6 @@ def aws_errors(target: AwsTarget) -> Iterator[None]:
         raise AwsError(f"{operation} failed: {error_code(err)}: {error_message(err)}") from err
     except bex.BotoCoreError as err:
         raise AwsError(f"AWS request failed: {err}") from err
+    except ValueError as err:  # botocore's answer to a malformed --endpoint-url
+        raise AwsError(f"invalid AWS setting: {err}",
+                       hint="check --endpoint-url (e.g. http://localhost:4566)") from err

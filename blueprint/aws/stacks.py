@@ -124,8 +124,11 @@ def wait_for_change_set(cfn: Any, arn: str, *, timeout: float = 600,
     deadline = time.monotonic() + timeout
     while True:
         described: dict[str, Any] = cfn.describe_change_set(ChangeSetName=arn)
-        if described.get("Status") in ("CREATE_COMPLETE", "FAILED", "DELETE_COMPLETE"):
+        if described.get("Status") in ("CREATE_COMPLETE", "FAILED"):
             return described
+        if str(described.get("Status", "")).startswith("DELETE"):
+            raise BlueprintError(f"change set {arn} was deleted while blueprint waited for it",
+                                 hint="another process removed it; run the command again")
         if time.monotonic() > deadline:
             raise BlueprintError(f"change set {arn} not ready after {timeout:g} s")
         time.sleep(poll)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
-from blueprint.api import ValidateOptions, load_blueprint, validate
+from blueprint.api import load_blueprint, validate
 from blueprint.aws.session import Aws, AwsTarget
 from blueprint.errors import BlueprintError
 from blueprint.finding import Report
@@ -22,6 +22,11 @@ class CloudOptions:
     profile: str | None = None
     endpoint_url: str | None = None
     local: bool = False
+
+    @property
+    def poll_seconds(self) -> float:
+        """How often to look at CloudFormation: a local endpoint answers at once."""
+        return 0.2 if self.local or self.endpoint_url else 3.0
 
 
 @contextlib.contextmanager
@@ -47,10 +52,14 @@ def console() -> Any:
     return Console(highlight=False, soft_wrap=True)
 
 
-def gate(path: str, *, lint: bool = True) -> Blueprint:
-    """Validate fully (schema, policies, cfn-lint) and refuse on any error."""
-    report = validate([path], ValidateOptions(lint=lint))
-    if report.exit_code() != 0:
+def gate(path: str) -> Blueprint:
+    """Validate as `blueprint validate` would here (schema, policies, the organisation's
+    rule packs and fail-on from [tool.blueprint], cfn-lint) and refuse on any failure."""
+    from blueprint.commands.validate import gate_options
+
+    options, threshold = gate_options()
+    report = validate([path], options)
+    if report.exit_code(threshold) != 0:
         sys.stdout.write(text.render(report))
         raise GateRefused(f"{path} does not pass validation: nothing was deployed")
     _, blueprint, findings = load_blueprint(path)

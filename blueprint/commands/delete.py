@@ -24,6 +24,6 @@ def run(path: str, options: CloudOptions, *, assume_yes: bool = False) -> int:
             ui.print("Not deleted.")
             return 1
         deployer.delete_stack(aws, str(stack["StackId"]), ui=ui,
-                              poll=0.2 if options.local or options.endpoint_url else 3.0)
+                              poll=options.poll_seconds)
         ui.print(f"[green]{blueprint.name}: deleted[/green]")
     return 0

@@ -16,17 +16,21 @@ from blueprint.model import Blueprint
 
 
 def prepare(aws: Aws, blueprint: Blueprint, ui: ConsoleUi, *, bucket: str | None,
-            assume_yes: bool) -> deployer.Plan:
-    """Everything up to a described change set: state checks, uploads, change set."""
+            assume_yes: bool, read_only: bool = False) -> deployer.Plan:
+    """Everything up to a described change set: state checks, uploads, change set.
+
+    ``read_only`` (for ``plan``) leaves stacks and other change sets alone.
+    """
     rendering = render(blueprint)
     existing = deployer.check_stack_state(
-        aws, blueprint.name, ui=ui,
+        aws, blueprint.name, ui=ui, read_only=read_only,
         confirm_delete=lambda question: confirm(question, assume_yes=assume_yes))
-    bucket = bucket or artifacts.default_bucket_name(aws.account_id(), aws.region)
-    if artifacts.ensure_bucket(aws, bucket):
+    owner = aws.account_id()
+    bucket = bucket or artifacts.default_bucket_name(owner, aws.region)
+    if artifacts.ensure_bucket(aws, bucket, owner):
         ui.print(f"created artifact bucket {bucket} (encrypted, private, versioned)")
     children = {name: text for name, text in rendering.texts.items() if name != "parent.yml"}
-    urls = artifacts.upload_templates(aws, bucket, children)
+    urls = artifacts.upload_templates(aws, bucket, owner, children)
     ui.print(f"uploaded {len(urls)} nested templates to s3://{bucket}/")
     plan = deployer.create_change_set(
         aws, name=blueprint.name, existing=existing,
@@ -60,7 +64,7 @@ def run(path: str, options: CloudOptions, *, assume_yes: bool = False,
                 ui.print("Not executed; the change set was removed.")
                 return 1
             executed = True
-            status, events = deployer.execute(aws, plan, ui=ui, poll=_poll(options))
+            status, events = deployer.execute(aws, plan, ui=ui, poll=options.poll_seconds)
         except KeyboardInterrupt:
             if not executed:
                 ui.print("Interrupted before execution; the change set was removed.")
@@ -84,6 +88,3 @@ def run(path: str, options: CloudOptions, *, assume_yes: bool = False,
         ui.outputs(outputs)
     return 0
 
-
-def _poll(options: CloudOptions) -> float:
-    return 0.2 if options.local or options.endpoint_url else 3.0

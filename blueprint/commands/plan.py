@@ -11,7 +11,7 @@ def run(path: str, options: CloudOptions, *, bucket: str | None = None) -> int:
     blueprint = gate(path)
     ui = ConsoleUi()
     with open_aws(options) as aws, aws_errors(aws.target):
-        plan = prepare(aws, blueprint, ui, bucket=bucket, assume_yes=False)
+        plan = prepare(aws, blueprint, ui, bucket=bucket, assume_yes=False, read_only=True)
         deployer.discard_change_set(aws, plan)
         if plan.no_changes:
             ui.print("No changes")

@@ -11,6 +11,20 @@ from blueprint.formatters import FORMATS, THRESHOLD_FORMATS
 from blueprint.guard import RulePack, default_rule_packs
 
 
+def gate_options(*, lint: bool = True, fail_on: str | None = None,
+                 extra_rules: list[str] | None = None,
+                 use_cache: bool = True) -> tuple[ValidateOptions, Severity]:
+    """The checks and threshold a run enforces: the command line, then [tool.blueprint]."""
+    config = load_config(Path.cwd())
+    packs = list(default_rule_packs())
+    for directory in [*(extra_rules or []), *map(str, config.rules)]:
+        if not Path(directory).is_dir():
+            raise UsageError(f"--rules {directory}: not a directory")
+        packs.append(RulePack(Path(directory), mandatory=False))
+    threshold = Severity(fail_on or config.fail_on or "error")
+    return ValidateOptions(lint=lint, rule_packs=tuple(packs), use_cache=use_cache), threshold
+
+
 def run(paths: list[str], *, output_format: str = "text", output: str | None = None,
         lint: bool = True, fail_on: str | None = None, extra_rules: list[str] | None = None,
         use_cache: bool = True) -> int:
@@ -18,21 +32,15 @@ def run(paths: list[str], *, output_format: str = "text", output: str | None = N
     if output_format not in FORMATS:
         raise UsageError(f"unknown format {output_format!r}",
                          hint=f"choose one of {', '.join(FORMATS)}")
-    config = load_config(Path.cwd())
+    options, threshold = gate_options(lint=lint, fail_on=fail_on, extra_rules=extra_rules,
+                                      use_cache=use_cache)
     if not paths:
-        paths = discover(Path.cwd(), config)
+        paths = discover(Path.cwd(), load_config(Path.cwd()))
         if not paths:
             raise UsageError("no blueprints found to validate",
                              hint="name files *.blueprint.yml, or set include globs in "
                                   "[tool.blueprint] of pyproject.toml, or pass FILE...")
-    threshold = Severity(fail_on or config.fail_on or "error")
-    packs = list(default_rule_packs())
-    for directory in [*(extra_rules or []), *map(str, config.rules)]:
-        if not Path(directory).is_dir():
-            raise UsageError(f"--rules {directory}: not a directory")
-        packs.append(RulePack(Path(directory), mandatory=False))
-    report = validate(paths, ValidateOptions(lint=lint, rule_packs=tuple(packs),
-                                             use_cache=use_cache))
+    report = validate(paths, options)
     if output_format in THRESHOLD_FORMATS:  # their verdict depends on the threshold
         text = THRESHOLD_FORMATS[output_format](report, fail_on=threshold)
     else:

@@ -27,6 +27,13 @@ def endpoint(local_aws_server: LocalAws) -> str:
     return local_aws_server.endpoint_url
 
 
+def pending_change_sets(endpoint: str) -> list[str]:
+    """Change sets still waiting to be executed (executed ones are history)."""
+    summaries = client(endpoint, "cloudformation").list_change_sets(StackName=STACK)["Summaries"]
+    return [s["ChangeSetName"] for s in summaries
+            if s.get("ExecutionStatus") in ("AVAILABLE", "UNAVAILABLE")]
+
+
 def client(endpoint: str, service: str) -> Any:
     return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1")
 
@@ -81,14 +88,14 @@ def test_full_cycle(tmp_path: Path, endpoint: str, capsys: pytest.CaptureFixture
     assert code == 0, out
     assert "No changes" in out
     cfn = client(endpoint, "cloudformation")
-    assert cfn.list_change_sets(StackName=STACK)["Summaries"] == []
+    assert pending_change_sets(endpoint) == []
 
     scaled = blueprint_file(tmp_path, SEED.replace("desiredCount: 2", "desiredCount: 3"))
     code, out = cli(capsys, "plan", scaled, "--endpoint-url", endpoint)
     assert code == 0, out
     assert "Modify" in out and "ServiceStack" in out
     assert ecs_service(endpoint)["desiredCount"] == 2, "plan must not change anything"
-    assert cfn.list_change_sets(StackName=STACK)["Summaries"] == []
+    assert pending_change_sets(endpoint) == []
 
     code, out = cli(capsys, "deploy", scaled, "--endpoint-url", endpoint, "--yes")
     assert code == 0, out
@@ -312,9 +319,14 @@ def test_leftover_review_in_progress_stack_is_cleaned_up(
     assert "REVIEW_IN_PROGRESS" in out and "CREATE_COMPLETE" in out
 
 
-def test_stale_change_sets_are_cleaned_up(
-    tmp_path: Path, endpoint: str, capsys: pytest.CaptureFixture[str]
+def test_stale_change_sets_are_cleaned_up_and_fresh_ones_respected(
+    tmp_path: Path, endpoint: str, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from datetime import timedelta
+
+    from blueprint import deployer
+
     path = blueprint_file(tmp_path)
     assert cli(capsys, "deploy", path, "--endpoint-url", endpoint, "--yes")[0] == 0
     cfn = client(endpoint, "cloudformation")
@@ -322,10 +334,17 @@ def test_stale_change_sets_are_cleaned_up(
     cfn.create_change_set(StackName=STACK, ChangeSetName="blueprint-20200101000000",
                           ChangeSetType="UPDATE", TemplateBody=template,
                           Capabilities=["CAPABILITY_IAM"])
+    # Just made: it may belong to a deploy still waiting for its confirmation.
+    code, out = cli(capsys, "deploy", path, "--endpoint-url", endpoint, "--yes")
+    assert code == 1, out
+    assert "another blueprint deploy is reviewing change set blueprint-20200101000000" in out
+    assert pending_change_sets(endpoint) == ["blueprint-20200101000000"]
+
+    monkeypatch.setattr(deployer, "STALE_AFTER", timedelta(0))  # now it counts as abandoned
     code, out = cli(capsys, "deploy", path, "--endpoint-url", endpoint, "--yes")
     assert code == 0, out
     assert "removed stale change set blueprint-20200101000000" in out
-    assert cfn.list_change_sets(StackName=STACK)["Summaries"] == []
+    assert pending_change_sets(endpoint) == []
 
 
 def test_ctrl_c_while_following_says_what_still_runs(
@@ -342,3 +361,11 @@ def test_ctrl_c_while_following_says_what_still_runs(
     code, out = cli(capsys, "deploy", path, "--endpoint-url", endpoint, "--yes")
     assert code == 130, out
     assert "CloudFormation keeps going" in out and f"blueprint status {path}" in out
+
+
+def test_malformed_endpoint_url_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], local_aws_server: LocalAws
+) -> None:
+    code, out = cli(capsys, "status", blueprint_file(tmp_path), "--endpoint-url", "not a url")
+    assert code == 2, out
+    assert "invalid AWS setting" in out

@@ -131,3 +131,46 @@ def test_discovery_finds_blueprints_by_the_configured_globs(
     code, out, _ = run(capsys, "--no-lint")
     assert code == 0, out
     assert out.strip() == "1 file checked: no problems"
+
+
+def test_templates_with_a_transform_fail_closed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "macro.yml"
+    path.write_text("Transform: AWS::Serverless-2016-10-31\nResources:\n"
+                    "  Queue:\n    Type: AWS::SQS::Queue\n"
+                    "  Included:\n    Fn::Transform:\n      Name: AWS::Include\n"
+                    "      Parameters: {Location: s3://bucket/snippet.yml}\n")
+    code, out, _ = run(capsys, "--no-lint", str(path))
+    assert code == 1
+    lines = [line for line in out.splitlines() if " BP008 " in line]
+    assert [line.split(": error")[0] for line in lines] == [f"{path}:1:1", f"{path}:6:5"]
+
+
+def test_a_rule_the_catalog_does_not_list_cannot_be_waived(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rule cfn-guard reports but the catalog does not know (here: lower-case, so not a
+    catalogued rule name) could be mandatory: it is never waivable."""
+    pack = tmp_path / "org-rules" / "nested"
+    pack.mkdir(parents=True)
+    (pack / "logs.ruleset").write_text(ADVISORY_RULE.replace("LOG_RETENTION_SET",
+                                                             "log_retention_set"))
+    waived = tmp_path / "waived.blueprint.yml"
+    waived.write_text((REPO / "examples" / "seed.blueprint.yml").read_text() + (
+        "\nwaivers:\n  - rule: log_retention_set\n"
+        "    reason: logs are shipped to the central store within a day\n"
+        "    expires: 2099-12-31\n"))
+    code, out, _ = run(capsys, "--no-lint", "--rules", str(tmp_path / "org-rules"), str(waived))
+    assert code == 1, out
+    assert " BP201 " in out and "log_retention_set" in out
+
+
+def test_same_file_named_twice_is_checked_once(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(REPO)
+    code, out, _ = run(capsys, "--no-lint", "examples/minimal.blueprint.yml",
+                       "./examples/minimal.blueprint.yml")
+    assert code == 0, out
+    assert out.strip() == "1 file checked: no problems"
