@@ -22,10 +22,10 @@ from blueprint.errors import ToolError
 from blueprint.expander import Rendering, render
 from blueprint.finding import Finding, Location, Report, Severity, Source
 from blueprint.guard import GuardViolation, RulePack, default_rule_packs, run_guard, to_finding
-from blueprint.lint import DEFAULT_REGION, LintBatch, LintMatch
+from blueprint.lint import LintBatch, LintMatch
 from blueprint.loader import MAX_FILE_BYTES, Document, load_bytes, load_file, load_text, walk
 from blueprint.model import Blueprint, from_data
-from blueprint.resources import blueprint_schema_path
+from blueprint.resources import DEFAULT_REGION, blueprint_schema_path
 from blueprint.schema import check_blueprint, load_schema
 from blueprint.waivers import WAIVER_RULES, apply_waivers
 

@@ -40,11 +40,9 @@ _TEMP_PREFIX = ".tmp-"
 
 def default_directory() -> Path:
     """$BLUEPRINT_CACHE_DIR, else $XDG_CACHE_HOME/blueprint/results, else ~/.cache/..."""
-    configured = os.environ.get("BLUEPRINT_CACHE_DIR")
-    if configured:
-        return Path(configured)
-    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache_home) / "blueprint" / "results"
+    from blueprint.resources import user_cache_dir
+
+    return user_cache_dir("BLUEPRINT_CACHE_DIR", "results")
 
 
 def _as_bytes(part: bytes | str) -> bytes:

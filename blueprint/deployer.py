@@ -173,10 +173,8 @@ def execute(aws: Aws, plan: Plan, *, ui: Any, timeout: float = 3600,
     import botocore.exceptions
 
     cfn = aws.client("cloudformation")
-    started = datetime.now(timezone.utc)
     stack_id = plan.change_set.stack_id or plan.stack_name
-    follower = stacks.EventFollower(cfn, stack_id, since=_minus_seconds(started, 5))
-    seen: list[StackEvent] = []
+    follower = _new_events_of(cfn, stack_id)
     try:
         cfn.execute_change_set(ChangeSetName=plan.change_set.arn)
     except botocore.exceptions.ClientError as err:
@@ -191,6 +189,34 @@ def execute(aws: Aws, plan: Plan, *, ui: Any, timeout: float = 3600,
             detail = f"{cause.logical_id} ({cause.resource_type}): {cause.reason or detail}"
         raise DeployFailed(f"CloudFormation could not execute the change set. "
                            f"Root cause: {detail}") from err
+    return _follow(cfn, stack_id, follower, ui=ui, timeout=timeout, poll=poll)
+
+
+def delete_stack(aws: Aws, stack_id: str, *, ui: Any, timeout: float = 3600,
+                 poll: float = 2.0) -> str:
+    cfn = aws.client("cloudformation")
+    follower = _new_events_of(cfn, stack_id)
+    follower.discover()  # nested stacks are found before they start to go
+    cfn.delete_stack(StackName=stack_id)
+    status, events = _follow(cfn, stack_id, follower, ui=ui, timeout=timeout, poll=poll)
+    if status != "DELETE_COMPLETE":
+        cause = stacks.root_cause(events)
+        detail = f": {cause.logical_id} {cause.reason}" if cause else ""
+        raise DeployFailed(f"delete of {stack_id} ended {status}{detail}")
+    return status
+
+
+def _new_events_of(cfn: Any, stack_id: str) -> stacks.EventFollower:
+    """A follower of events from now on (with a few seconds' slack for clock skew)."""
+    now = datetime.now(timezone.utc)
+    return stacks.EventFollower(cfn, stack_id,
+                                since=datetime.fromtimestamp(now.timestamp() - 5, tz=timezone.utc))
+
+
+def _follow(cfn: Any, stack_id: str, follower: stacks.EventFollower, *, ui: Any,
+            timeout: float, poll: float) -> tuple[str, list[StackEvent]]:
+    """Show events until a terminal status; that status and every event shown."""
+    seen: list[StackEvent] = []
 
     def show(events: list[StackEvent]) -> None:
         seen.extend(events)
@@ -200,30 +226,6 @@ def execute(aws: Aws, plan: Plan, *, ui: Any, timeout: float = 3600,
     status = stacks.wait_for_stack(cfn, stack_id, on_events=show, follower=follower,
                                    timeout=timeout, poll=poll)
     return status, seen
-
-
-def _minus_seconds(moment: datetime, seconds: float) -> datetime:
-    return datetime.fromtimestamp(moment.timestamp() - seconds, tz=timezone.utc)
-
-
-def delete_stack(aws: Aws, stack_id: str, *, ui: Any, timeout: float = 3600,
-                 poll: float = 2.0) -> str:
-    cfn = aws.client("cloudformation")
-    follower = stacks.EventFollower(cfn, stack_id,
-                                    since=_minus_seconds(datetime.now(timezone.utc), 5))
-    follower.discover()
-    cfn.delete_stack(StackName=stack_id)
-    def show(events: list[StackEvent]) -> None:
-        for event in events:
-            ui.event(event)
-
-    status = stacks.wait_for_stack(cfn, stack_id, on_events=show, follower=follower,
-                                   timeout=timeout, poll=poll)
-    if status != "DELETE_COMPLETE":
-        cause = stacks.root_cause(follower.poll(discover=False))
-        detail = f": {cause.logical_id} {cause.reason}" if cause else ""
-        raise DeployFailed(f"delete of {stack_id} ended {status}{detail}")
-    return status
 
 
 def failure_message(status: str, events: list[StackEvent]) -> str:

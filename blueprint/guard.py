@@ -20,7 +20,7 @@ from blueprint.errors import ToolError
 from blueprint.finding import Finding, Location, Severity, Source
 from blueprint.policy_data import policy_data_dir
 from blueprint.resources import rules_dir
-from blueprint.tools import find_cfn_guard, run_tool
+from blueprint.tools import DEFAULT_TIMEOUT_SECONDS, find_cfn_guard, run_tool
 
 GUARD_PASS, GUARD_FAIL, GUARD_RULE_SYNTAX, GUARD_ERROR = 0, 19, 5, 255
 _LINE_COL = re.compile(r"\[L:(\d+),C:(\d+)\]")
@@ -64,7 +64,7 @@ def guard_timeout() -> float:
     """Seconds cfn-guard may run: $BLUEPRINT_GUARD_TIMEOUT, default 120."""
     configured = os.environ.get("BLUEPRINT_GUARD_TIMEOUT", "")
     if not configured:
-        return 120.0
+        return DEFAULT_TIMEOUT_SECONDS
     try:
         seconds = float(configured)
     except ValueError:

@@ -17,8 +17,7 @@ from typing import Any
 
 from blueprint.errors import ToolError
 from blueprint.finding import Severity
-
-DEFAULT_REGION = "us-east-1"
+from blueprint.resources import DEFAULT_REGION
 
 
 @dataclass(frozen=True)

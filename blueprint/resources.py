@@ -6,10 +6,13 @@ checkout (and an editable install) has them at the repository root.
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
+# Where templates are linted and deployed when nothing says otherwise.
+DEFAULT_REGION = "us-east-1"
 
 
 @cache
@@ -18,6 +21,15 @@ def data_dir(name: str) -> Path:
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(f"blueprint is installed without its {name}/ directory")
+
+
+def user_cache_dir(env_override: str, leaf: str) -> Path:
+    """``$env_override``, else ``$XDG_CACHE_HOME/blueprint/<leaf>``, else ``~/.cache/...``."""
+    configured = os.environ.get(env_override)
+    if configured:
+        return Path(configured)
+    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache_home) / "blueprint" / leaf
 
 
 def rules_dir() -> Path:

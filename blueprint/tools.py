@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from blueprint.errors import ToolError
+from blueprint.resources import user_cache_dir
 
 DEFAULT_TIMEOUT_SECONDS = 120.0
 GUARD_VERSION = "3.1.1"
@@ -54,11 +55,7 @@ def run_tool(argv: list[str], *, timeout: float = DEFAULT_TIMEOUT_SECONDS,
 
 def project_tools_dir() -> Path:
     """Where the set-up installs pinned tools: $BLUEPRINT_TOOLS_DIR or ~/.cache/blueprint/tools."""
-    configured = os.environ.get("BLUEPRINT_TOOLS_DIR")
-    if configured:
-        return Path(configured)
-    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache_home) / "blueprint" / "tools"
+    return user_cache_dir("BLUEPRINT_TOOLS_DIR", "tools")
 
 
 def find_cfn_guard() -> str:

@@ -17,8 +17,8 @@ from functools import cached_property
 from typing import Any
 
 from blueprint.errors import BlueprintError
+from blueprint.resources import DEFAULT_REGION
 
-DEFAULT_REGION = "us-east-1"
 _ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
                   "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException",
                   "SignatureDoesNotMatch", "UnrecognizedClientException"}
