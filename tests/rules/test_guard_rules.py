@@ -285,6 +285,19 @@ def test_rendered_templates_pass_everything_in_one_run(cfn_guard: str) -> None:
             "service_public_ip_cidr_ingress.yml",
             {"ECS_TASK_ENI_NO_PUBLIC_IP", "SERVICE_INGRESS_ONLY_FROM_LOAD_BALANCER"},
         ),
+        # review regressions: these templates used to pass every rule
+        ("service_ingress_getatt_id.yml", {"SERVICE_INGRESS_ONLY_FROM_LOAD_BALANCER"}),
+        ("taskset_open_sg.yml", {"SERVICE_INGRESS_ONLY_FROM_LOAD_BALANCER"}),
+        ("fleet_external_launch_template.yml", {"EC2_FLEET_IMDSV2_LAUNCH_TEMPLATE"}),
+        ("spot_fleet_launch_specifications.yml", {"SPOT_FLEET_IMDSV2_LAUNCH_TEMPLATE"}),
+        (
+            "pipe_public_ip_literal_subnets.yml",
+            {
+                "ECS_TASK_ENI_NO_PUBLIC_IP",
+                "ECS_TASK_ENI_PRIVATE_SUBNETS",
+                "SERVICE_SECURITY_GROUPS_IN_TEMPLATE",
+            },
+        ),
     ],
 )
 def test_bad_variants_fail(cfn_guard: str, fixture: str, failing_rules: set[str]) -> None:
