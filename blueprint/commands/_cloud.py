@@ -46,6 +46,28 @@ def open_aws(options: CloudOptions) -> Iterator[Aws]:
                           region=options.region or "us-east-1", local_credentials=True))
 
 
+@dataclass
+class DeployedStack:
+    """An environment's parent stack as CloudFormation has it now (``stack`` None: absent)."""
+
+    blueprint: Blueprint
+    aws: Aws
+    cfn: Any
+    stack: dict[str, Any] | None
+
+
+@contextlib.contextmanager
+def deployed_stack(path: str, options: CloudOptions) -> Iterator[DeployedStack]:
+    """The blueprint's parent stack, with AWS failures mapped to one-line errors."""
+    from blueprint.aws import stacks
+    from blueprint.aws.session import aws_errors
+
+    blueprint = load_only(path)
+    with open_aws(options) as aws, aws_errors(aws.target):
+        cfn = aws.client("cloudformation")
+        yield DeployedStack(blueprint, aws, cfn, stacks.describe_stack(cfn, blueprint.name))
+
+
 def console() -> Any:
     from rich.console import Console
 

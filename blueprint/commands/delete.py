@@ -2,17 +2,14 @@ from __future__ import annotations
 
 from blueprint import deployer
 from blueprint.aws import stacks
-from blueprint.aws.session import aws_errors
-from blueprint.commands._cloud import CloudOptions, ConsoleUi, confirm, load_only, open_aws
+from blueprint.commands._cloud import CloudOptions, ConsoleUi, confirm, deployed_stack
 from blueprint.errors import BlueprintError
 
 
 def run(path: str, options: CloudOptions, *, assume_yes: bool = False) -> int:
-    blueprint = load_only(path)
     ui = ConsoleUi()
-    with open_aws(options) as aws, aws_errors(aws.target):
-        cfn = aws.client("cloudformation")
-        stack = stacks.describe_stack(cfn, blueprint.name)
+    with deployed_stack(path, options) as deployed:
+        blueprint, aws, stack = deployed.blueprint, deployed.aws, deployed.stack
         if stack is None:
             ui.print(f"{blueprint.name}: not deployed, nothing to delete")
             return 0

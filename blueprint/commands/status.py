@@ -1,17 +1,14 @@
 from __future__ import annotations
 
 from blueprint.aws import stacks
-from blueprint.aws.session import aws_errors
-from blueprint.commands._cloud import CloudOptions, ConsoleUi, load_only, open_aws
+from blueprint.commands._cloud import CloudOptions, ConsoleUi, deployed_stack
 
 
 def run(path: str, options: CloudOptions) -> int:
     """The parent and nested stacks' statuses, and the root cause of a failure."""
-    blueprint = load_only(path)
     ui = ConsoleUi()
-    with open_aws(options) as aws, aws_errors(aws.target):
-        cfn = aws.client("cloudformation")
-        stack = stacks.describe_stack(cfn, blueprint.name)
+    with deployed_stack(path, options) as deployed:
+        blueprint, cfn, stack = deployed.blueprint, deployed.cfn, deployed.stack
         if stack is None:
             ui.print(f"{blueprint.name}: not deployed")
             return 0
