@@ -58,7 +58,14 @@ def load_blueprint(path: str) -> tuple[Document | None, Blueprint | None, list[F
     doc, findings = load_file(path)
     if doc is None:
         return None, None, findings
-    if kind_of(doc) != BLUEPRINT:
+    kind = kind_of(doc)
+    if kind == TEMPLATE:
+        return doc, None, [Finding(
+            Source.LOADER, "BP006", Severity.ERROR, Location(doc.file, 1, 1),
+            "this is a CloudFormation template, not a blueprint",
+            "render and deploy take a blueprint (`blueprint: v1`); "
+            "`blueprint validate` checks templates too")]
+    if kind != BLUEPRINT:
         return doc, None, [_not_a_blueprint(doc)]
     findings = check_blueprint(doc)
     if any(f.severity is Severity.ERROR for f in findings):

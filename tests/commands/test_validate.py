@@ -174,3 +174,13 @@ def test_same_file_named_twice_is_checked_once(
                        "./examples/minimal.blueprint.yml")
     assert code == 0, out
     assert out.strip() == "1 file checked: no problems"
+
+
+def test_render_of_a_template_says_what_it_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["render", str(SEED / "cluster.yml"), "-o", str(tmp_path / "out")])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "is a CloudFormation template, not a blueprint" in out + err
+    assert not (tmp_path / "out").exists()
