@@ -80,6 +80,7 @@ def gate(path: str) -> Blueprint:
     from blueprint.commands.validate import gate_options
 
     options, threshold = gate_options()
+    before = load_blueprint(path)[1]
     report = validate([path], options)
     if report.exit_code(threshold) != 0:
         sys.stdout.write(text.render(report))
@@ -87,6 +88,11 @@ def gate(path: str) -> Blueprint:
     _, blueprint, findings = load_blueprint(path)
     if blueprint is None:  # validate passed, so this cannot happen; fail closed anyway
         raise GateRefused(text.render(Report((path,), tuple(findings))))
+    # What is deployed must be what was checked: the file read before and after
+    # validation must say the same.
+    if blueprint != before:
+        raise GateRefused(f"{path} changed while it was being validated: nothing was deployed",
+                          hint="run the command again once the file is saved")
     return blueprint
 
 

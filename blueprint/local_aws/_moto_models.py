@@ -71,12 +71,36 @@ def _name_of(value: Any) -> str:
     return str(value)
 
 
+class _Declared:
+    """What moto asks of every CloudFormation model class, declared as data.
+
+    A mixin rather than a base class: moto only registers direct
+    ``CloudFormationModel`` subclasses.
+    """
+
+    cfn_type: ClassVar[str]
+    cfn_name_type: ClassVar[str] = ""
+    cfn_attributes: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return cls.cfn_name_type
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.cfn_type
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.cfn_attributes
+
+
 # ---------------------------------------------------------------------------
 # P2: AWS::ECS::CapacityProvider
 # ---------------------------------------------------------------------------
 
 
-class EcsCapacityProviderModel(CloudFormationModel):
+class EcsCapacityProviderModel(_Declared, CloudFormationModel):
     """``AWS::ECS::CapacityProvider`` -> ``ecs.create_capacity_provider``.
 
     ``Ref`` returns the capacity provider name (as in AWS).
@@ -90,17 +114,8 @@ class EcsCapacityProviderModel(CloudFormationModel):
     def physical_resource_id(self) -> str:
         return self.name
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ECS::CapacityProvider"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
+    cfn_type = "AWS::ECS::CapacityProvider"
+    cfn_name_type = "Name"
 
     @staticmethod
     def _asg_details(props: dict[str, Any]) -> dict[str, Any]:
@@ -168,7 +183,7 @@ class EcsCapacityProviderModel(CloudFormationModel):
 # ---------------------------------------------------------------------------
 
 
-class EcsClusterCapacityProviderAssociationsModel(CloudFormationModel):
+class EcsClusterCapacityProviderAssociationsModel(_Declared, CloudFormationModel):
     """``AWS::ECS::ClusterCapacityProviderAssociations`` ->
     ``ecs.put_cluster_capacity_providers``; deletion clears the cluster's providers."""
 
@@ -179,17 +194,7 @@ class EcsClusterCapacityProviderAssociationsModel(CloudFormationModel):
     def physical_resource_id(self) -> str:
         return self.cluster
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ECS::ClusterCapacityProviderAssociations"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
+    cfn_type = "AWS::ECS::ClusterCapacityProviderAssociations"
 
     @classmethod
     def create_from_cloudformation_json(
@@ -285,7 +290,7 @@ def _taskdef_kwargs(resource_name: str, props: dict[str, Any]) -> dict[str, Any]
     return kwargs
 
 
-class EcsTaskDefinitionModel(CloudFormationModel):
+class EcsTaskDefinitionModel(_Declared, CloudFormationModel):
     """``AWS::ECS::TaskDefinition`` -> ``ecs.register_task_definition`` with all of
     NetworkMode, Cpu, Memory, RequiresCompatibilities, ExecutionRoleArn, TaskRoleArn,
     Volumes, ... (moto's own handler passes only Family, ContainerDefinitions,
@@ -295,17 +300,7 @@ class EcsTaskDefinitionModel(CloudFormationModel):
     registers a new revision and deregisters the old one (a replacement, as in AWS).
     """
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ECS::TaskDefinition"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
+    cfn_type = "AWS::ECS::TaskDefinition"
 
     @classmethod
     def create_from_cloudformation_json(
@@ -414,7 +409,7 @@ def _settle(backend: EC2ContainerServiceBackend, service: Service) -> None:
             deployment["capacityProviderStrategy"] = strategy
 
 
-class EcsServiceModel(CloudFormationModel):
+class EcsServiceModel(_Declared, CloudFormationModel):
     """``AWS::ECS::Service`` -> ``ecs.create_service`` / ``ecs.update_service`` with
     NetworkConfiguration, LoadBalancers, CapacityProviderStrategy, PlacementStrategies,
     DeploymentConfiguration, ... (moto's own handler passes only the name, cluster,
@@ -424,17 +419,9 @@ class EcsServiceModel(CloudFormationModel):
     A change of ServiceName or Cluster replaces the service, as in AWS.
     """
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "ServiceName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ECS::Service"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Name"
+    cfn_type = "AWS::ECS::Service"
+    cfn_name_type = "ServiceName"
+    cfn_attributes = frozenset({"Name"})
 
     @classmethod
     def create_from_cloudformation_json(
@@ -525,24 +512,16 @@ class EcsServiceModel(CloudFormationModel):
         return True
 
 
-class EcsClusterModel(CloudFormationModel):
+class EcsClusterModel(_Declared, CloudFormationModel):
     """``AWS::ECS::Cluster`` -> ``ecs.create_cluster`` with ClusterSettings,
     Configuration, CapacityProviders and DefaultCapacityProviderStrategy (moto's own
     handler passes only the name), ``ecs.update_cluster`` on update and
     ``ecs.delete_cluster`` on deletion (moto never deletes it).
     """
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "ClusterName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ECS::Cluster"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
+    cfn_type = "AWS::ECS::Cluster"
+    cfn_name_type = "ClusterName"
+    cfn_attributes = frozenset({"Arn"})
 
     @classmethod
     def create_from_cloudformation_json(

@@ -369,3 +369,24 @@ def test_malformed_endpoint_url_is_one_clear_line(
     code, out = cli(capsys, "status", blueprint_file(tmp_path), "--endpoint-url", "not a url")
     assert code == 2, out
     assert "invalid AWS setting" in out
+
+
+def test_a_blueprint_changed_during_validation_is_not_deployed(
+    tmp_path: Path, endpoint: str, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from blueprint.commands import _cloud
+
+    path = blueprint_file(tmp_path)
+    real_validate = _cloud.validate
+
+    def validate_then_edit(*args: Any, **kwargs: Any) -> Any:
+        report = real_validate(*args, **kwargs)
+        Path(path).write_text(SEED.replace("desiredCount: 2", "desiredCount: 7"))
+        return report
+
+    monkeypatch.setattr(_cloud, "validate", validate_then_edit)
+    code, out = cli(capsys, "deploy", path, "--endpoint-url", endpoint, "--yes")
+    assert code == 1, out
+    assert "changed while it was being validated" in out
+    assert client(endpoint, "cloudformation").list_stacks()["StackSummaries"] == []
