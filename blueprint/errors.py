@@ -8,9 +8,11 @@ exits with its code.
 from __future__ import annotations
 
 EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_CANNOT_CHECK = 2
-EXIT_INTERRUPTED = 130
+EXIT_FINDINGS = 1  # the check ran and found problems (or a deploy failed in AWS)
+EXIT_CANNOT_CHECK = 2  # could not check or could not act: a tool, AWS, the input file
+EXIT_INTERNAL = 3  # a bug in blueprint: never reported as a finding
+EXIT_DECLINED = 4  # the user answered "no" to a confirmation; nothing was changed
+EXIT_INTERRUPTED = 130  # Ctrl-C
 
 
 class BlueprintError(Exception):
