@@ -1,9 +1,10 @@
 """A content-addressed, per-user cache of check results.
 
-The key is a SHA-256 over everything a result depends on (template bytes,
-rule bytes, tool versions, blueprint version, region), so an entry can never
-be stale: changed input means a different key. The cache is an optimisation
-only, and it is never trusted blindly:
+The key is a SHA-256 over everything a result depends on (a file's bytes
+and, for a blueprint, the texts rendered from it; rule bytes, tool versions,
+blueprint version, region), so an entry can never be stale: changed input
+means a different key, and a hit proves that these very texts were checked.
+The cache is an optimisation only, and it is never trusted blindly:
 
 * each entry stores a SHA-256 of its own payload and its own key; an entry
   that is unreadable, truncated, not JSON, of another format, filed under the

@@ -1,15 +1,20 @@
 """What each rule is: Guard rule names per pack, plus ``catalog.yaml`` metadata.
 
 A pack is a directory of ``.guard`` files. Its optional ``catalog.yaml``
-lists ``{id, title, help, hint, mandatory}`` per rule. Rules of the shipped
-pack are always mandatory; rules of an added pack (``--rules DIR``) are
-advisory unless its catalog marks them mandatory.
+lists ``{id, title, help, hint, mandatory}`` per rule.
+
+``is_mandatory`` is the one place that decides which rules no waiver can
+switch off: every ``BPnnn`` rule (loader, schema, waiver), every rule of the
+shipped pack, every rule an added pack (``--rules DIR``) marks
+``mandatory: true``, and a Guard rule no catalog lists (found in a
+``.ruleset``, a subfolder, or cfn-guard's catch-all). Everything else (the
+rest of an added pack, cfn-lint's rules) is advisory.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -18,12 +23,15 @@ from typing import Any
 import yaml
 
 from blueprint.errors import ToolError
-from blueprint.finding import RuleInfo, Source
+from blueprint.finding import Finding, RuleInfo, Source
 from blueprint.guard import RulePack
 
 # Reported rules are named in UPPER_SNAKE_CASE and take no parameters; lower-case
 # and parameterised rules are helpers that cfn-guard does not report on their own.
 _RULE_NAME = re.compile(r"^\s*rule\s+([A-Z][A-Z0-9_]*)\b(?!\s*\()", re.MULTILINE)
+# Rules of blueprint itself: loader (BP0nn), schema (BP1nn) and waiver (BP2nn) rules.
+BLUEPRINT_RULE_ID = re.compile(r"^BP\d{3}\Z")
+_ALWAYS_MANDATORY_SOURCES = frozenset({Source.LOADER, Source.SCHEMA, Source.WAIVER})
 
 LOADER_RULES = {
     "BP001": "File cannot be read as text (size, encoding, binary)",
@@ -108,15 +116,42 @@ def rule_index(packs: Sequence[RulePack]) -> dict[str, RuleMeta]:
     return index
 
 
+def is_mandatory(rule_id: str, source: Source | None = None, listed: bool | None = None) -> bool:
+    """Whether no waiver may switch ``rule_id`` off.
+
+    ``source`` is the check that reports the rule (None: not known, e.g. a rule
+    a waiver names); ``listed`` is what the rule's pack says (``RuleMeta.mandatory``),
+    None when no pack of this run lists the rule.
+    """
+    if source in _ALWAYS_MANDATORY_SOURCES or BLUEPRINT_RULE_ID.match(rule_id):
+        return True
+    if listed is not None:
+        return listed
+    # A Guard rule no catalog lists may be a policy nobody reviewed as advisory.
+    return source is Source.GUARD
+
+
+def mandatory_rules_of(index: Mapping[str, RuleMeta],
+                       findings: Iterable[Finding]) -> Callable[[str], bool]:
+    """``is_mandatory`` for the rules of one run: its packs, and the checks its findings name."""
+    sources = {finding.rule_id: finding.source for finding in findings}
+
+    def mandatory(rule_id: str) -> bool:
+        meta = index.get(rule_id)
+        return is_mandatory(rule_id, sources.get(rule_id), meta.mandatory if meta else None)
+
+    return mandatory
+
+
 def rules_for_report(packs: Sequence[RulePack]) -> tuple[RuleInfo, ...]:
-    infos = [RuleInfo(rule_id, Source.LOADER, title) for rule_id, title in LOADER_RULES.items()]
-    infos += [RuleInfo(rule_id, Source.SCHEMA, title, mandatory=True)
-              for rule_id, title in SCHEMA_RULES.items()]
     from blueprint.waivers import WAIVER_RULES
 
-    infos += [RuleInfo(rule_id, Source.WAIVER, title, mandatory=True)
-              for rule_id, title in WAIVER_RULES.items()]
-    infos += [RuleInfo(meta.rule_id, Source.GUARD, meta.title, meta.help, meta.mandatory)
+    own = [(LOADER_RULES, Source.LOADER), (SCHEMA_RULES, Source.SCHEMA),
+           (WAIVER_RULES, Source.WAIVER)]
+    infos = [RuleInfo(rule_id, source, title, mandatory=is_mandatory(rule_id, source))
+             for rules, source in own for rule_id, title in rules.items()]
+    infos += [RuleInfo(meta.rule_id, Source.GUARD, meta.title, meta.help,
+                       is_mandatory(meta.rule_id, Source.GUARD, meta.mandatory))
               for meta in rule_index(packs).values()]
     return tuple(infos)
 

@@ -27,9 +27,13 @@ import sys
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from blueprint.errors import UsageError
+
+if TYPE_CHECKING:
+    from blueprint.finding import Severity
+    from blueprint.pipeline import ValidateOptions
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -102,6 +106,29 @@ def load_config(root: Path) -> Config:
         fail_on=fail_on,
         source=path,
     )
+
+
+def gate_options(*, lint: bool = True, fail_on: str | None = None,
+                 extra_rules: list[str] | None = None,
+                 use_cache: bool = True) -> tuple[ValidateOptions, Severity]:
+    """The checks and threshold a run enforces: the command line, then [tool.blueprint].
+
+    ``validate``, ``deploy`` and ``plan`` all gate with this, so a blueprint that
+    passes `blueprint validate` here is one they accept, and no other.
+    """
+    # Deferred: reading the settings must not load the checkers.
+    from blueprint.finding import Severity
+    from blueprint.guard import RulePack, default_rule_packs
+    from blueprint.pipeline import ValidateOptions
+
+    config = load_config(Path.cwd())
+    packs = list(default_rule_packs())
+    for directory in [*(extra_rules or []), *map(str, config.rules)]:
+        if not Path(directory).is_dir():
+            raise UsageError(f"--rules {directory}: not a directory")
+        packs.append(RulePack(Path(directory), mandatory=False))
+    threshold = Severity(fail_on or config.fail_on or "error")
+    return ValidateOptions(lint=lint, rule_packs=tuple(packs), use_cache=use_cache), threshold
 
 
 def _string_list(path: Path, key: str, value: Any) -> tuple[str, ...]:

@@ -1,7 +1,9 @@
 """A validated blueprint with every default filled in, as typed values.
 
 Defaults come from the JSON Schema (its ``default`` keywords), so the schema
-that editors show is the one source of truth for them.
+that editors show is the one source of truth for them: ``apply_defaults`` is
+the one function that reads them, for the typed model and for the schema's
+cross-field checks alike.
 """
 
 from __future__ import annotations
@@ -94,10 +96,23 @@ class Blueprint:
 
 
 def apply_defaults(schema: dict[str, Any], data: Any) -> Any:
-    """A copy of ``data`` with the schema's defaults filled in, recursively."""
+    """A copy of ``data`` with the schema's defaults filled in, recursively.
+
+    An object's ``if``/``then``/``else`` may hold defaults too (the listener
+    port follows the protocol): the branch that applies to the object, once
+    its own defaults are in, adds its defaults.
+    """
     if not isinstance(data, dict) or schema.get("type") != "object":
         return copy.deepcopy(data)
-    result = {key: copy.deepcopy(value) for key, value in data.items()}
+    result = _fill(schema, {key: copy.deepcopy(value) for key, value in data.items()})
+    if "if" in schema:
+        branch = schema.get("then" if _holds(schema["if"], result) else "else")
+        if isinstance(branch, dict):
+            result = _fill(branch, result)
+    return result
+
+
+def _fill(schema: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
     for key, subschema in schema.get("properties", {}).items():
         if key not in result and "default" in subschema:
             result[key] = copy.deepcopy(subschema["default"])
@@ -106,12 +121,17 @@ def apply_defaults(schema: dict[str, Any], data: Any) -> Any:
     return result
 
 
+def _holds(condition: dict[str, Any], data: dict[str, Any]) -> bool:
+    import jsonschema  # deferred, as in blueprint.schema
+
+    return bool(jsonschema.Draft7Validator(condition).is_valid(data))
+
+
 def from_data(data: dict[str, Any], schema: dict[str, Any]) -> Blueprint:
     """Typed blueprint from data that already passed schema validation."""
     full = apply_defaults(schema, data)
     net, clu, svc, lb = full["network"], full["cluster"], full["service"], full["loadBalancer"]
     hc, dep, scaling = svc["healthCheck"], svc["deployment"], svc.get("autoscaling")
-    protocol = lb["protocol"]
     return Blueprint(
         name=full["name"],
         description=full.get("description"),
@@ -141,8 +161,8 @@ def from_data(data: dict[str, Any], schema: dict[str, Any]) -> Blueprint:
                 scaling["minCount"], scaling["maxCount"], scaling["targetCpuPercent"]),
         ),
         load_balancer=LoadBalancer(
-            protocol=protocol,
-            port=lb.get("port", 443 if protocol == "HTTPS" else 80),
+            protocol=lb["protocol"],
+            port=lb["port"],
             certificate_arn=lb.get("certificateArn"),
             idle_timeout_seconds=lb["idleTimeoutSeconds"],
             ingress_cidrs=tuple(lb["ingressCidrs"]),

@@ -16,6 +16,7 @@ from typing import Any
 
 from blueprint.finding import Finding, Location, Severity, Source
 from blueprint.loader import Document, Path
+from blueprint.model import apply_defaults
 from blueprint.policy_data import allowed_instance_types
 from blueprint.resources import blueprint_schema_path
 
@@ -68,7 +69,7 @@ class _Collector:
         ))
 
 
-def check_blueprint(doc: Document, today: date | None = None) -> list[Finding]:
+def check_blueprint(doc: Document) -> list[Finding]:
     """All schema and cross-field findings for a loaded blueprint."""
     import jsonschema  # deferred: validate of a template never needs it
 
@@ -78,7 +79,9 @@ def check_blueprint(doc: Document, today: date | None = None) -> list[Finding]:
     for error in sorted(validator.iter_errors(doc.data), key=lambda e: list(map(str, e.path))):
         _report_schema_error(out, schema, error)
     if not out.findings:
-        for rule_id, path, message, hint in _cross_field(doc.data, today or date.today()):
+        # The cross-field checks see the defaults the schema declares, and no others.
+        full = apply_defaults(schema, doc.data)
+        for rule_id, path, message, hint in _cross_field(full, doc.data):
             out.add(rule_id, path, message, hint)
     return out.findings
 
@@ -146,12 +149,26 @@ def _pattern_hint(path: Path, description: str | None) -> str | None:
     return description
 
 
-def _cross_field(data: dict[str, Any], today: date) -> Iterator[tuple[str, Path, str, str | None]]:
-    cluster = data.get("cluster", {})
-    service = data["service"]
-    lb = data.get("loadBalancer", {})
+CrossFieldFinding = tuple[str, Path, str, str | None]
 
-    instance_type = cluster.get("instanceType", "c5.xlarge")
+
+def _cross_field(data: dict[str, Any], given: dict[str, Any]) -> Iterator[CrossFieldFinding]:
+    """What the schema cannot say, checked on ``data`` with every default filled in.
+
+    ``given`` is the blueprint as written, only to point at a field the
+    author wrote rather than at one a default supplied.
+    """
+    yield from _instance_type(data["cluster"])
+    yield from _capacity(data["cluster"], data["service"], given["service"])
+    yield from _health_check(data["service"]["healthCheck"])
+    yield from _environment_clash(data["service"])
+    yield from _listener(data["loadBalancer"])
+    yield from _host_bits(data["network"], data["loadBalancer"])
+    yield from _waiver_entries(data.get("waivers") or [])
+
+
+def _instance_type(cluster: dict[str, Any]) -> Iterator[CrossFieldFinding]:
+    instance_type = cluster["instanceType"]
     allowed = allowed_instance_types()
     if instance_type not in allowed:
         close = difflib.get_close_matches(instance_type, allowed, n=3, cutoff=0.6)
@@ -159,63 +176,70 @@ def _cross_field(data: dict[str, Any], today: date) -> Iterator[tuple[str, Path,
                f"instance type {instance_type!r} is not on the policy allow-list",
                f"use one of {', '.join(close or allowed[:6])} (full list: rules/data/)")
 
-    desired, max_size = cluster.get("desiredCapacity", 0), cluster.get("maxSize", 100)
+
+def _capacity(cluster: dict[str, Any], service: dict[str, Any],
+              given_service: dict[str, Any]) -> Iterator[CrossFieldFinding]:
+    desired, max_size = cluster["desiredCapacity"], cluster["maxSize"]
     if max_size < desired:
         yield ("BP106", ("cluster", "maxSize"),
                f"cluster.maxSize ({max_size}) is less than cluster.desiredCapacity ({desired})",
                "raise maxSize or lower desiredCapacity")
-
     scaling = service.get("autoscaling")
-    if scaling is not None:
-        low, high = scaling["minCount"], scaling["maxCount"]
-        if low > high:
-            yield ("BP106", ("service", "autoscaling", "minCount"),
-                   f"autoscaling.minCount ({low}) is greater than maxCount ({high})",
-                   "swap them or raise maxCount")
-        count = service.get("desiredCount", 2)
-        if low <= high and not low <= count <= high:
-            yield ("BP106", ("service", "desiredCount") if "desiredCount" in service
-                   else ("service",),
-                   f"service.desiredCount ({count}) is outside autoscaling "
-                   f"minCount..maxCount ({low}..{high})",
-                   "set desiredCount within the autoscaling range")
+    if scaling is None:
+        return
+    low, high, count = scaling["minCount"], scaling["maxCount"], service["desiredCount"]
+    if low > high:
+        yield ("BP106", ("service", "autoscaling", "minCount"),
+               f"autoscaling.minCount ({low}) is greater than maxCount ({high})",
+               "swap them or raise maxCount")
+    elif not low <= count <= high:
+        yield ("BP106", ("service", "desiredCount") if "desiredCount" in given_service
+               else ("service",),
+               f"service.desiredCount ({count}) is outside autoscaling "
+               f"minCount..maxCount ({low}..{high})",
+               "set desiredCount within the autoscaling range")
 
-    health = service.get("healthCheck", {})
-    interval, timeout = health.get("intervalSeconds", 6), health.get("timeoutSeconds", 5)
+
+def _health_check(health: dict[str, Any]) -> Iterator[CrossFieldFinding]:
+    interval, timeout = health["intervalSeconds"], health["timeoutSeconds"]
     if timeout >= interval:
         yield ("BP106", ("service", "healthCheck", "timeoutSeconds"),
                f"healthCheck.timeoutSeconds ({timeout}) must be less than "
                f"intervalSeconds ({interval})", "lower the timeout or raise the interval")
 
-    clash = sorted(set(service.get("environment", {})) & set(service.get("secrets", {})))
-    for name in clash:
+
+def _environment_clash(service: dict[str, Any]) -> Iterator[CrossFieldFinding]:
+    for name in sorted(set(service["environment"]) & set(service["secrets"])):
         yield ("BP106", ("service", "secrets", name),
                f"{name} is set both in service.environment and service.secrets",
                "keep it in one of the two (secrets for anything sensitive)")
 
-    protocol = lb.get("protocol", "HTTP")
-    if protocol == "HTTP" and "certificateArn" in lb:
+
+def _listener(lb: dict[str, Any]) -> Iterator[CrossFieldFinding]:
+    if lb["protocol"] == "HTTP" and "certificateArn" in lb:
         yield ("BP106", ("loadBalancer", "certificateArn"),
                "loadBalancer.certificateArn is set but protocol is HTTP",
                "set protocol: HTTPS to use the certificate, or remove certificateArn")
-    if protocol == "HTTPS" and lb.get("port", 443) == 80:
+    if lb["protocol"] == "HTTPS" and lb["port"] == 80:
         yield ("BP106", ("loadBalancer", "port"),
                "with HTTPS, port 80 is taken by the HTTP-to-HTTPS redirect",
                "use port 443 (the default) or another port")
 
-    cidrs: list[tuple[Path, str]] = []
-    if "cidr" in data.get("network", {}):
-        cidrs.append((("network", "cidr"), data["network"]["cidr"]))
-    cidrs += [(("loadBalancer", "ingressCidrs", index), cidr)
-              for index, cidr in enumerate(lb.get("ingressCidrs", []))]
-    for path, cidr in cidrs:
-        network = ipaddress.ip_network(cidr, strict=False)
-        if str(network) != cidr:
-            yield ("BP104", path, f"{field_name(path)} {cidr!r} has host bits set",
-                   f"did you mean {network}? A range names its first address")
 
+def _host_bits(network: dict[str, Any], lb: dict[str, Any]) -> Iterator[CrossFieldFinding]:
+    cidrs: list[tuple[Path, str]] = [(("network", "cidr"), network["cidr"])]
+    cidrs += [(("loadBalancer", "ingressCidrs", index), cidr)
+              for index, cidr in enumerate(lb["ingressCidrs"])]
+    for path, cidr in cidrs:
+        network_range = ipaddress.ip_network(cidr, strict=False)
+        if str(network_range) != cidr:
+            yield ("BP104", path, f"{field_name(path)} {cidr!r} has host bits set",
+                   f"did you mean {network_range}? A range names its first address")
+
+
+def _waiver_entries(waivers: list[dict[str, Any]]) -> Iterator[CrossFieldFinding]:
     seen: set[str] = set()
-    for index, waiver in enumerate(data.get("waivers", [])):
+    for index, waiver in enumerate(waivers):
         rule = waiver["rule"]
         if rule in seen:
             yield ("BP106", ("waivers", index, "rule"), f"rule {rule!r} is waived twice",

@@ -11,8 +11,8 @@ A waiver ``{rule, reason, expires}`` of blueprint file F
 * is an error itself (``Source.WAIVER``, located at the waiver's field) and
   waives nothing when it
 
-  - names a mandatory rule (BP201): those in ``mandatory_rules`` (the shipped
-    Guard policies) and every ``BPnnn`` id (loader, schema and waiver rules);
+  - names a mandatory rule (BP201): one ``is_mandatory`` says yes to (the
+    caller passes ``catalog.mandatory_rules_of``, the one place that decides);
   - names a rule no check knows (BP202);
   - is past its date (BP203): ``expires`` is the last day it applies, so from
     the day after, the findings it covered are active again;
@@ -53,7 +53,6 @@ WAIVER_RULE_SEVERITY = dict.fromkeys(WAIVER_RULES, Severity.ERROR) | {
     UNUSED_WAIVER: Severity.INFO}
 
 _LINT_RULE_ID = re.compile(r"^[EWI]\d{4}$")
-_BLUEPRINT_RULE_ID = re.compile(r"^BP\d{3}$")  # loader, schema and waiver rules
 _WORD = re.compile(r"[^\W\d_]+")
 MIN_REASON_CHARS = 10
 PLACEHOLDER_WORDS = frozenset({
@@ -73,10 +72,6 @@ def is_meaningful_reason(reason: str, rule: str = "") -> bool:
     words = [w.lower() for w in _WORD.findall(text.replace(rule, " ") if rule else text)]
     real = [w for w in words if w not in PLACEHOLDER_WORDS and len(set(w)) > 1]
     return len(real) >= 2
-
-
-def is_mandatory(rule: str, mandatory_rules: frozenset[str]) -> bool:
-    return rule in mandatory_rules or bool(_BLUEPRINT_RULE_ID.match(rule))
 
 
 @dataclass(frozen=True)
@@ -113,7 +108,7 @@ def apply_waivers(
     *,
     blueprint_file: str,
     waiver_location: Callable[[int, str], Location],
-    mandatory_rules: frozenset[str],
+    is_mandatory: Callable[[str], bool],
     known_rules: frozenset[str],
     today: date,
 ) -> list[Finding]:
@@ -132,14 +127,14 @@ def apply_waivers(
             blueprint_path=f"waivers[{waiver.index}].{field}",
         ))
 
-    known = known_rules | mandatory_rules | {f.rule_id for f in findings}
+    known = known_rules | {f.rule_id for f in findings}
     valid: dict[str, _Waiver] = {}
     for index, entry in enumerate(waivers or []):
         waiver = _parse(index, entry)
         if waiver is None:
             continue
         rule = waiver.rule
-        if is_mandatory(rule, mandatory_rules):
+        if is_mandatory(rule):
             problem(MANDATORY_WAIVER, waiver, "rule",
                     f"rule {rule!r} is mandatory and cannot be waived",
                     "fix what the rule reports instead; only advisory rules (from an added "

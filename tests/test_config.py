@@ -148,3 +148,32 @@ def test_discover_this_repository_finds_the_examples() -> None:
     found = discover(root, Config())
     assert "examples/minimal.blueprint.yml" in found
     assert all(not f.startswith((".venv/", ".git/")) for f in found)
+
+
+def test_gate_options_combine_the_command_line_and_the_project(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from blueprint.config import gate_options
+    from blueprint.finding import Severity
+    from blueprint.guard import default_rule_packs
+
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "extra").mkdir()
+    pyproject(tmp_path, '[tool.blueprint]\nrules = ["policies"]\nfail-on = "warning"\n')
+    monkeypatch.chdir(tmp_path)
+    options, threshold = gate_options(extra_rules=[str(tmp_path / "extra")], use_cache=False)
+    assert threshold is Severity.WARNING
+    assert options.rule_packs[:1] == default_rule_packs()
+    added = options.rule_packs[1:]
+    assert [p.directory for p in added] == [tmp_path / "extra", tmp_path / "policies"]
+    assert not any(p.mandatory for p in added)
+    assert (options.lint, options.use_cache) == (True, False)
+    assert gate_options(fail_on="error")[1] is Severity.ERROR  # the command line wins
+
+
+def test_gate_options_refuse_a_rules_folder_that_is_not_there(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from blueprint.config import gate_options
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError, match="not a directory"):
+        gate_options(extra_rules=[str(tmp_path / "missing")])

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import json
-from datetime import date
+from typing import Any
 
 import jsonschema
 import pytest
 
+from blueprint import schema as schema_module
 from blueprint.loader import load_text
-from blueprint.model import from_data
+from blueprint.model import apply_defaults, from_data
 from blueprint.policy_data import allowed_instance_types
 from blueprint.resources import blueprint_schema_path
 from blueprint.schema import check_blueprint, load_schema
@@ -20,7 +22,7 @@ MINIMAL = "blueprint: v1\nname: demo\nservice:\n  image: nginx:1.25\n"
 def findings(text: str) -> list[tuple[str, int, str, str | None]]:
     doc, problems = load_text("b.yml", text)
     assert doc is not None, problems
-    return [(f.rule_id, f.line, f.message, f.hint) for f in check_blueprint(doc, date(2026, 1, 1))]
+    return [(f.rule_id, f.line, f.message, f.hint) for f in check_blueprint(doc)]
 
 
 def test_shipped_schema_is_a_valid_draft7_schema() -> None:
@@ -111,3 +113,77 @@ def test_cross_field_rules(extra: str, rule: str, needle: str) -> None:
 def test_secrets_must_be_arns_and_the_hint_says_so() -> None:
     (rule, _, _, hint), = findings(MINIMAL + "  secrets:\n    DB_PASSWORD: hunter2\n")
     assert rule == "BP104" and hint is not None and "never the value itself" in hint
+
+
+HTTPS = ("loadBalancer:\n  protocol: HTTPS\n  certificateArn: "
+         "arn:aws:acm:us-east-1:123456789012:certificate/abc\n")
+# (where the default sits in the schema, the value it is changed to, the blueprint's
+# extra lines, what the cross-field finding then says). Each blueprint leaves the
+# field to its default, so only a check that reads the default from the schema sees it.
+ALTERED_DEFAULTS = [
+    (("cluster", "instanceType"), "t2.micro", "", "'t2.micro' is not on the policy"),
+    (("cluster", "desiredCapacity"), 7, "cluster:\n  maxSize: 3\n", "desiredCapacity (7)"),
+    (("cluster", "maxSize"), 1, "cluster:\n  desiredCapacity: 3\n", "maxSize (1)"),
+    (("service", "desiredCount"), 9, "  autoscaling: {minCount: 3, maxCount: 5}\n",
+     "desiredCount (9)"),
+    (("service", "healthCheck", "intervalSeconds"), 4, "", "intervalSeconds (4)"),
+    (("service", "healthCheck", "timeoutSeconds"), 30, "", "timeoutSeconds (30)"),
+    (("loadBalancer", "protocol"), "HTTPS",
+     "loadBalancer:\n  certificateArn: arn:aws:acm:us-east-1:123456789012:certificate/a\n"
+     "  port: 80\n", "port 80 is taken"),
+    (("loadBalancer", "then", "port"), 80, HTTPS, "port 80 is taken"),
+]
+
+
+def altered_schema(where: tuple[str, ...], value: Any) -> dict[str, Any]:
+    schema = copy.deepcopy(load_schema())
+    node = schema
+    for part in where:
+        node = node[part] if part == "then" else node["properties"][part]
+    assert "default" in node, f"{where} has no default in the shipped schema"
+    node["default"] = value
+    return schema
+
+
+@pytest.mark.parametrize(("where", "value", "extra", "needle"), ALTERED_DEFAULTS,
+                         ids=[".".join(case[0]) for case in ALTERED_DEFAULTS])
+def test_cross_field_checks_take_defaults_from_the_schema_only(
+        where: tuple[str, ...], value: Any, extra: str, needle: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert not any(needle in message for _, _, message, _ in findings(MINIMAL + extra))
+    monkeypatch.setattr(schema_module, "load_schema", lambda: altered_schema(where, value))
+    result = findings(MINIMAL + extra)
+    assert any(needle in message for _, _, message, _ in result), result
+
+
+def test_listener_port_defaults_follow_the_protocol_in_the_schema() -> None:
+    schema = load_schema()
+    lb = schema["properties"]["loadBalancer"]
+    assert apply_defaults(lb, {})["port"] == 80
+    assert apply_defaults(lb, {"protocol": "HTTPS", "certificateArn": "x"})["port"] == 443
+    assert apply_defaults(lb, {"protocol": "HTTPS", "port": 8443})["port"] == 8443
+
+
+def test_the_cross_field_checks_restate_no_default() -> None:
+    """A ``.get("key", literal)`` of a defaulted key would be a second, silent default."""
+    import inspect
+
+    def defaulted(node: Any) -> set[str]:
+        names: set[str] = set()
+        if isinstance(node, dict):
+            for name, sub in (node.get("properties") or {}).items():
+                if isinstance(sub, dict) and "default" in sub:
+                    names.add(name)
+            for value in node.values():
+                names |= defaulted(value)
+        elif isinstance(node, list):
+            for value in node:
+                names |= defaulted(value)
+        return names
+
+    names = defaulted(load_schema())
+    assert {"desiredCount", "port", "protocol", "intervalSeconds"} <= names
+    source = inspect.getsource(schema_module)
+    restated = [name for name in sorted(names)
+                if f'.get("{name}",' in source or f".get('{name}'," in source]
+    assert restated == []

@@ -39,10 +39,15 @@ def finding(rule: str, file: str = FILE, severity: Severity = Severity.WARNING,
     return Finding(source, rule, severity, Location(file, line, 3), f"{rule} violated")
 
 
+def listed_mandatory(rule: str) -> bool:
+    """As if one pack listed KNOWN, the MANDATORY ones mandatory."""
+    return catalog.is_mandatory(rule, listed=rule in MANDATORY if rule in KNOWN else None)
+
+
 def apply(findings: list[Finding], waivers: list[dict[str, Any]],
           today: date = TODAY) -> list[Finding]:
     return apply_waivers(findings, waivers, blueprint_file=FILE,
-                         waiver_location=waiver_location, mandatory_rules=MANDATORY,
+                         waiver_location=waiver_location, is_mandatory=listed_mandatory,
                          known_rules=KNOWN, today=today)
 
 
@@ -110,11 +115,55 @@ def test_loader_schema_and_waiver_rules_cannot_be_waived(rule: str) -> None:
 
 
 def test_catalog_mandatory_ids_are_respected() -> None:
-    mandatory = frozenset(catalog.SCHEMA_RULES) | frozenset(catalog.LOADER_RULES)
     result = apply_waivers([], [waiver(rule="BP104")], blueprint_file=FILE,
-                           waiver_location=waiver_location, mandatory_rules=mandatory,
+                           waiver_location=waiver_location,
+                           is_mandatory=catalog.mandatory_rules_of({}, []),
                            known_rules=frozenset(), today=TODAY)
     assert [f.rule_id for f in result] == [MANDATORY_WAIVER]
+
+
+def pack_rule(rule: str, *, mandatory: bool) -> catalog.RuleMeta:
+    return catalog.RuleMeta(rule, rule, "", None, mandatory)
+
+
+def test_the_run_decides_mandatory_rules_as_the_catalog_does() -> None:
+    """What the pipeline passes: a pack's flags, and a Guard rule no catalog lists."""
+    index = {"ALB_ACCESS_LOGS_ENABLED": pack_rule("ALB_ACCESS_LOGS_ENABLED", mandatory=False),
+             "INSTANCE_TYPE_ALLOWED": pack_rule("INSTANCE_TYPE_ALLOWED", mandatory=True)}
+    found = [finding("ALB_ACCESS_LOGS_ENABLED"), finding("INSTANCE_TYPE_ALLOWED"),
+             finding("FROM_A_RULESET"), finding("W3005", source=Source.LINT)]
+    result = apply_waivers(
+        found, [waiver(rule=rule) for rule in ("ALB_ACCESS_LOGS_ENABLED", "INSTANCE_TYPE_ALLOWED",
+                                               "FROM_A_RULESET", "W3005")],
+        blueprint_file=FILE, waiver_location=waiver_location,
+        is_mandatory=catalog.mandatory_rules_of(index, found), known_rules=frozenset(index),
+        today=TODAY)
+    refused = {f.location.line for f in waiver_findings(result)}
+    assert refused == {waiver_location(1, "rule").line, waiver_location(2, "rule").line}
+    assert {f.rule_id for f in result if f.waived_by} == {"ALB_ACCESS_LOGS_ENABLED", "W3005"}
+
+
+@pytest.mark.parametrize("source", [Source.LOADER, Source.SCHEMA, Source.WAIVER])
+def test_loader_schema_and_waiver_rules_are_mandatory_whatever_a_pack_says(
+        source: Source) -> None:
+    assert catalog.is_mandatory("BP104", source, listed=False)
+    assert catalog.is_mandatory("BP002")
+
+
+def test_advisory_pack_rules_and_cfn_lint_rules_are_not_mandatory() -> None:
+    assert not catalog.is_mandatory("ALB_ACCESS_LOGS_ENABLED", Source.GUARD, listed=False)
+    assert not catalog.is_mandatory("W3005", Source.LINT)
+    assert catalog.is_mandatory("UNLISTED", Source.GUARD)
+
+
+def test_the_report_marks_loader_schema_and_waiver_rules_mandatory() -> None:
+    from blueprint.guard import default_rule_packs
+
+    infos = catalog.rules_for_report(default_rule_packs())
+    own = [info for info in infos if info.source is not Source.GUARD]
+    assert {info.source for info in own} == {Source.LOADER, Source.SCHEMA, Source.WAIVER}
+    assert all(info.mandatory for info in infos), \
+        [info.rule_id for info in infos if not info.mandatory]
 
 
 def test_unknown_rule_is_an_error_with_a_suggestion() -> None:

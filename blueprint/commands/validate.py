@@ -3,26 +3,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from blueprint.api import ValidateOptions, validate
-from blueprint.config import discover, load_config
+from blueprint.api import validate
+from blueprint.config import discover, gate_options, load_config
 from blueprint.errors import UsageError
-from blueprint.finding import Severity
 from blueprint.formatters import FORMATS, THRESHOLD_FORMATS
-from blueprint.guard import RulePack, default_rule_packs
-
-
-def gate_options(*, lint: bool = True, fail_on: str | None = None,
-                 extra_rules: list[str] | None = None,
-                 use_cache: bool = True) -> tuple[ValidateOptions, Severity]:
-    """The checks and threshold a run enforces: the command line, then [tool.blueprint]."""
-    config = load_config(Path.cwd())
-    packs = list(default_rule_packs())
-    for directory in [*(extra_rules or []), *map(str, config.rules)]:
-        if not Path(directory).is_dir():
-            raise UsageError(f"--rules {directory}: not a directory")
-        packs.append(RulePack(Path(directory), mandatory=False))
-    threshold = Severity(fail_on or config.fail_on or "error")
-    return ValidateOptions(lint=lint, rule_packs=tuple(packs), use_cache=use_cache), threshold
 
 
 def run(paths: list[str], *, output_format: str = "text", output: str | None = None,

@@ -6,6 +6,9 @@ cfn-lint's ``E3012``). Each finding is one result located in the file that
 was checked (the blueprint line that produced it); when it was found in a
 rendered template, that template location is a related location. A waived
 finding carries an external suppression whose justification is the waiver.
+Rules and results say in ``properties.mandatory`` whether a waiver could
+switch the rule off, as ``catalog.is_mandatory`` decides: loader, schema and
+waiver rules, shipped and unlisted Guard policies never can.
 
 The document validates against the OASIS schema (errata 01), vendored in
 ``tests/data/sarif-schema-2.1.0.json``. Output is deterministic: no
@@ -21,6 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 from blueprint import __version__
+from blueprint.catalog import is_mandatory
 from blueprint.finding import Finding, Location, Report, RuleInfo, Severity, Source
 
 SARIF_VERSION = "2.1.0"
@@ -70,20 +74,33 @@ def _default_level(rule_id: str, info: RuleInfo | None, findings: list[Finding])
     return "error"
 
 
-def _rule(rule_id: str, info: RuleInfo | None, findings: list[Finding]) -> dict[str, Any]:
+def _source(rule_id: str, info: RuleInfo | None, findings: list[Finding]) -> Source:
     if info is not None:
-        title, help_text, source, mandatory = info.title, info.help, info.source, info.mandatory
+        return info.source
+    if findings:
+        return findings[0].source
+    return Source.LINT if _LINT_ID.match(rule_id) else Source.GUARD
+
+
+def _mandatory(rule_id: str, info: RuleInfo | None, findings: list[Finding]) -> bool:
+    return is_mandatory(rule_id, _source(rule_id, info, findings),
+                        info.mandatory if info is not None else None)
+
+
+def _rule(rule_id: str, info: RuleInfo | None, findings: list[Finding]) -> dict[str, Any]:
+    source = _source(rule_id, info, findings)
+    if info is not None:
+        title, help_text = info.title, info.help
     else:
-        source = findings[0].source if findings else (
-            Source.LINT if _LINT_ID.match(rule_id) else Source.GUARD)
         title = f"cfn-lint rule {rule_id}" if source is Source.LINT else rule_id
-        help_text, mandatory = "", False
+        help_text = ""
     descriptor: dict[str, Any] = {"id": rule_id, "shortDescription": {"text": title or rule_id}}
     if help_text:
         descriptor["fullDescription"] = {"text": help_text}
     descriptor["help"] = {"text": help_text or title or rule_id}
     descriptor["defaultConfiguration"] = {"level": _default_level(rule_id, info, findings)}
-    descriptor["properties"] = {"tags": [source.value], "mandatory": mandatory}
+    descriptor["properties"] = {"tags": [source.value],
+                                "mandatory": _mandatory(rule_id, info, findings)}
     return descriptor
 
 
@@ -93,7 +110,7 @@ def _message(finding: Finding) -> str:
     return finding.message
 
 
-def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
+def _result(finding: Finding, rule_index: int, mandatory: bool) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index,
@@ -113,7 +130,7 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
         }]
     if finding.waived_by is not None:
         result["suppressions"] = [{"kind": "external", "justification": finding.waived_by}]
-    result["properties"] = {"source": finding.source.value}
+    result["properties"] = {"source": finding.source.value, "mandatory": mandatory}
     if finding.blueprint_path:
         result["properties"]["blueprintPath"] = finding.blueprint_path
     return result
@@ -129,6 +146,8 @@ def sarif_document(report: Report) -> dict[str, Any]:
         by_rule.setdefault(finding.rule_id, []).append(finding)
     rule_ids = sorted(set(infos) | set(by_rule))
     index = {rule_id: n for n, rule_id in enumerate(rule_ids)}
+    mandatory = {rule_id: _mandatory(rule_id, infos.get(rule_id), by_rule.get(rule_id, []))
+                 for rule_id in rule_ids}
     files = sorted(set(report.files) | {f.file for f in findings})
     return {
         "$schema": SARIF_SCHEMA_URI,
@@ -142,7 +161,7 @@ def sarif_document(report: Report) -> dict[str, Any]:
             }},
             "artifacts": [{"location": {"uri": artifact_uri(f)}} for f in files],
             "columnKind": "unicodeCodePoints",
-            "results": [_result(f, index[f.rule_id]) for f in findings],
+            "results": [_result(f, index[f.rule_id], mandatory[f.rule_id]) for f in findings],
         }],
     }
 

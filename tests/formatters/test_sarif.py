@@ -22,7 +22,7 @@ from sample_report import (
 )
 
 from blueprint import __version__
-from blueprint.api import validate
+from blueprint.api import ValidateOptions, validate
 from blueprint.finding import Finding, Location, Report, RuleInfo, Severity, Source
 from blueprint.formatters import sarif
 
@@ -194,3 +194,47 @@ def test_a_real_validate_run_is_valid_sarif(tmp_path: Path) -> None:
     run = validated(report)["runs"][0]
     assert {r["ruleId"] for r in run["results"]} >= {"BP107"}
     assert len(run["tool"]["driver"]["rules"]) >= len(report.rules)
+
+
+def rule_descriptor(document: dict[str, Any], rule_id: str) -> dict[str, Any]:
+    [descriptor] = [r for r in document["runs"][0]["tool"]["driver"]["rules"]
+                    if r["id"] == rule_id]
+    return descriptor
+
+
+def test_loader_and_schema_rules_are_mandatory_even_if_the_report_says_otherwise() -> None:
+    """No waiver can switch BPnnn rules off; SARIF says so, whatever a RuleInfo claims."""
+    loader_error = Finding(Source.LOADER, "BP002", Severity.ERROR, Location(LEGACY, 3, 1),
+                           "YAML syntax error: mapping values are not allowed here")
+    report = Report(files=(LEGACY,), findings=(loader_error,), rules=(
+        RuleInfo("BP002", Source.LOADER, "YAML syntax error", mandatory=False),
+        RuleInfo("BP101", Source.SCHEMA, "Unknown key", mandatory=False)))
+    document = validated(report)
+    assert rule_descriptor(document, "BP002")["properties"]["mandatory"] is True
+    assert rule_descriptor(document, "BP101")["properties"]["mandatory"] is True
+    assert result_for(document, loader_error)["properties"]["mandatory"] is True
+
+
+def test_results_say_whether_a_waiver_could_switch_them_off() -> None:
+    document = validated(sample_report())
+    assert result_for(document, SCHEMA_ERROR)["properties"]["mandatory"] is True
+    assert result_for(document, GUARD_ERROR)["properties"]["mandatory"] is True
+    assert result_for(document, WAIVED)["properties"]["mandatory"] is False
+    assert result_for(document, LINT_WARNING)["properties"]["mandatory"] is False
+
+
+def test_an_unlisted_guard_rule_is_mandatory() -> None:
+    finding = Finding(Source.GUARD, "FROM_A_RULESET", Severity.ERROR, Location(LEGACY, 4, 1),
+                      "a rule no catalog lists")
+    document = validated(Report(files=(LEGACY,), findings=(finding,)))
+    assert rule_descriptor(document, "FROM_A_RULESET")["properties"]["mandatory"] is True
+    assert result_for(document, finding)["properties"]["mandatory"] is True
+
+
+def test_a_real_run_marks_every_loader_rule_mandatory(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.blueprint.yml"
+    broken.write_text("blueprint: v1\nname: [unclosed\n")
+    document = validated(validate([str(broken)], ValidateOptions(lint=False, use_cache=False)))
+    loader_rules = [r for r in document["runs"][0]["tool"]["driver"]["rules"]
+                    if r["properties"]["tags"] == ["loader"]]
+    assert loader_rules and all(r["properties"]["mandatory"] for r in loader_rules)

@@ -1,0 +1,165 @@
+"""The check pipeline: one read, one rendering, and the texts checked are the texts returned."""
+
+from __future__ import annotations
+
+import builtins
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from blueprint import pipeline
+from blueprint.api import CheckedBlueprint, ValidateOptions, check_blueprint, validate
+from blueprint.expander import Rendering, render
+from blueprint.guard import GuardViolation, RulePack, run_guard
+from blueprint.lint import LintMatch
+from blueprint.model import from_data
+from blueprint.schema import load_schema
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "minimal.blueprint.yml"
+SEED_TEMPLATE = REPO / "tests" / "rules" / "fixtures" / "seed" / "vpc.yml"
+
+
+class Seen:
+    """What cfn-guard and cfn-lint were given in a run (and how often cfn-guard ran)."""
+
+    def __init__(self) -> None:
+        self.guard_runs = 0
+        self.guard_texts: list[str] = []
+        self.lint_texts: list[str] = []
+
+
+@pytest.fixture
+def seen(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Seen:
+    """The real cfn-guard, watched; cfn-lint replaced by a recorder that finds nothing."""
+    monkeypatch.setenv("BLUEPRINT_CACHE_DIR", str(tmp_path / "cache"))
+    record = Seen()
+
+    def watched_guard(data_files: Sequence[str],
+                      packs: Sequence[RulePack] | None = None) -> list[GuardViolation]:
+        if data_files:
+            record.guard_runs += 1
+        record.guard_texts += [Path(f).read_text(encoding="utf-8") for f in data_files]
+        return run_guard(data_files, packs)
+
+    class RecordingLint:
+        def __init__(self, texts: list[str], *, region: str) -> None:
+            record.lint_texts += texts
+            self.texts = texts
+
+        def results(self) -> dict[str, tuple[LintMatch, ...]]:
+            return dict.fromkeys(self.texts, ())
+
+    monkeypatch.setattr(pipeline, "run_guard", watched_guard)
+    monkeypatch.setattr(pipeline, "LintBatch", RecordingLint)
+    return record
+
+
+def copy_example(tmp_path: Path, source: Path = EXAMPLE) -> str:
+    target = tmp_path / source.name
+    shutil.copy(source, target)
+    return str(target)
+
+
+def test_the_rendering_returned_is_the_one_whose_texts_were_checked(
+        seen: Seen, tmp_path: Path) -> None:
+    checked = check_blueprint(copy_example(tmp_path), ValidateOptions(use_cache=False))
+    assert checked.report.exit_code() == 0, checked.report.findings
+    assert checked.rendering is not None
+    texts = list(checked.rendering.texts.values())
+    assert sorted(seen.guard_texts) == sorted(texts)
+    # cfn-lint was handed the very string objects the rendering holds
+    assert len(seen.lint_texts) == len(texts)
+    assert all(any(linted is text for text in texts) for linted in seen.lint_texts)
+
+
+def test_the_bytes_read_are_returned_and_the_file_is_read_once(
+        seen: Seen, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = copy_example(tmp_path)
+    opened: list[str] = []
+    real_open = builtins.open
+
+    def counting_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(file) == path:
+            opened.append(path)
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    checked = check_blueprint(path, ValidateOptions(use_cache=False))
+    assert opened == [path]
+    assert checked.raw == Path(path).read_bytes()
+    assert checked.path == path
+
+
+def test_blueprint_and_report_are_those_validate_gives(seen: Seen, tmp_path: Path) -> None:
+    path = copy_example(tmp_path, REPO / "examples" / "seed.blueprint.yml")
+    options = ValidateOptions(use_cache=False)
+    checked = check_blueprint(path, options)
+    report = validate([path], options)
+    assert (checked.report.files, checked.report.findings) == (report.files, report.findings)
+    assert checked.report.rules == report.rules
+    from blueprint.loader import load_bytes
+
+    doc, _ = load_bytes(path, checked.raw)
+    assert doc is not None
+    assert checked.blueprint == from_data(doc.data, load_schema())
+
+
+def test_a_cache_hit_returns_a_rendering_with_the_texts_checked(
+        seen: Seen, tmp_path: Path) -> None:
+    path = copy_example(tmp_path)
+    first = check_blueprint(path)
+    assert seen.guard_runs == 1
+    second = check_blueprint(path)
+    assert seen.guard_runs == 1, "the second run should have been a cache hit"
+    assert first.rendering is not None and second.rendering is not None
+    assert second.rendering.texts == first.rendering.texts
+    assert second.report.findings == first.report.findings
+
+
+def test_the_cache_key_covers_the_rendered_texts(
+        seen: Seen, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same bytes, another rendering (say, a changed expander): checked again, not a hit."""
+    path = copy_example(tmp_path)
+    check_blueprint(path)
+
+    def other_render(blueprint: Any) -> Rendering:
+        rendering = render(blueprint)
+        texts = {name: text + "# rendered differently\n"
+                 for name, text in rendering.texts.items()}
+        return Rendering(rendering.templates, texts, rendering.provenance)
+
+    monkeypatch.setattr(pipeline, "render", other_render)
+    checked = check_blueprint(path)
+    assert seen.guard_runs == 2
+    assert checked.rendering is not None
+    assert all(text.endswith("# rendered differently\n")
+               for text in checked.rendering.texts.values())
+
+
+def test_an_invalid_blueprint_has_no_blueprint_and_no_rendering(
+        seen: Seen, tmp_path: Path) -> None:
+    path = tmp_path / "bad.blueprint.yml"
+    path.write_text("blueprint: v1\nname: demo\nservice:\n  image: nginx\n  cpu: lots\n")
+    checked = check_blueprint(str(path), ValidateOptions(use_cache=False))
+    assert (checked.blueprint, checked.rendering) == (None, None)
+    assert [f.rule_id for f in checked.report.findings] == ["BP103"]
+    assert seen.guard_texts == []
+
+
+def test_a_template_is_checked_but_is_no_blueprint(seen: Seen, tmp_path: Path) -> None:
+    path = copy_example(tmp_path, SEED_TEMPLATE)
+    checked = check_blueprint(path, ValidateOptions(use_cache=False))
+    assert (checked.blueprint, checked.rendering) == (None, None)
+    # cfn-guard read the text that was loaded, from the bytes read once
+    assert seen.guard_texts == [checked.raw.decode("utf-8")]
+
+
+def test_an_unreadable_file_is_a_finding(seen: Seen, tmp_path: Path) -> None:
+    checked: CheckedBlueprint = check_blueprint(str(tmp_path / "missing.yml"))
+    assert checked.raw == b""
+    assert [f.rule_id for f in checked.report.findings] == ["BP001"]
+    assert checked.report.exit_code() == 1
