@@ -1,235 +1,231 @@
-"""Deploying one blueprint: stack-state handling, change set, execute, follow, report.
+"""What a deploy should do with the stack it finds: decisions only, no AWS calls.
 
-The console is passed in; this module decides, the commands only wire
-options. Every AWS call goes through ``blueprint.aws``.
+``decide`` looks at the stack CloudFormation reports and the change sets waiting
+on it and returns a ``StackDecision``; ``blueprint.deploy_flow`` carries it out
+(deleting a stack, removing abandoned change sets, creating and executing one).
+Keeping the two apart is what lets ``plan`` share the decision and still
+promise never to delete anything.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Literal
 
 from blueprint import cfn_yaml
-from blueprint.aws import stacks
-from blueprint.aws.session import Aws, error_code, error_message
-from blueprint.aws.stacks import CAPABILITIES, Change, ChangeSet, StackEvent, StackStateError
-from blueprint.errors import DeployFailed
+from blueprint.aws.stacks import Change, ChangeSet, StackEvent, StackState, root_cause, simplify
+from blueprint.errors import EXIT_DECLINED, BlueprintError
 from blueprint.expander import CHILD_STACKS, Rendering
 
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation.type_defs import ChangeSetSummaryTypeDef, StackTypeDef
+
 CHANGE_SET_PREFIX = "blueprint-"
-# A blueprint change set younger than this may belong to a deploy still asking for
+# A change set younger than this may belong to a deploy still asking for
 # confirmation; older ones were abandoned.
 STALE_AFTER = timedelta(hours=1)
+# Change sets in these execution states may still be executed by whoever made them.
+_WAITING = ("AVAILABLE", "UNAVAILABLE")
+
+
+class Declined(BlueprintError):
+    """The user answered "no" at a confirmation; nothing was changed."""
+
+    exit_code = EXIT_DECLINED
+
+
+class Action(enum.Enum):
+    CREATE = "create"  # create the stack through a CREATE change set
+    UPDATE = "update"  # update the stack through an UPDATE change set
+    RECREATE = "recreate"  # delete the stack (once the user agrees), then create it
+    REFUSE = "refuse"  # leave everything as it is and say why
+
+
+@dataclass(frozen=True)
+class PendingChangeSet:
+    """A change set on the stack that has not run (yet)."""
+
+    name: str
+    arn: str
+    created: datetime | None
+    description: str
+
+    @property
+    def made_by_blueprint(self) -> bool:
+        return self.name.startswith(CHANGE_SET_PREFIX)
+
+    def age(self, now: datetime) -> timedelta | None:
+        return None if self.created is None else now - self.created
+
+    def is_stale(self, now: datetime, stale_after: timedelta) -> bool:
+        age = self.age(now)
+        # No creation time: it might be fresh, so it is treated as fresh.
+        return age is not None and age >= stale_after
+
+    def describe(self, now: datetime) -> str:
+        """Whose change set it is and how old, e.g. for a refusal."""
+        if not self.made_by_blueprint:
+            whose = "not made by blueprint"
+        else:
+            by = self.description.partition(" by ")[2]
+            whose = f"of a blueprint deploy by {by}" if by else "of a blueprint deploy"
+        age = self.age(now)
+        when = "at an unknown time" if age is None or self.created is None else \
+            f"{_duration(age)} ago ({self.created:%Y-%m-%d %H:%M:%S} UTC)"
+        return f"change set {self.name} {whose}, created {when}"
+
+
+@dataclass(frozen=True)
+class StackDecision:
+    action: Action
+    stack: StackTypeDef | None = None  # the stack as found (None: there is none)
+    reason: str = ""  # what the user must know: the refusal, or why a delete is asked for
+    hint: str | None = None
+    # Abandoned blueprint change sets a deploy removes before making its own.
+    stale: tuple[PendingChangeSet, ...] = field(default=())
+
+    @property
+    def change_type(self) -> Literal["CREATE", "UPDATE"]:
+        return "UPDATE" if self.action is Action.UPDATE else "CREATE"
+
+    @property
+    def creates_stack(self) -> bool:
+        """True when the change set this run makes brings the stack into existence."""
+        return self.action is Action.RECREATE or (
+            self.action is Action.CREATE and self.stack is None)
+
+
+def pending_change_sets(summaries: Sequence[ChangeSetSummaryTypeDef]) -> list[PendingChangeSet]:
+    """The change sets that may still be executed; executed or obsolete ones are history."""
+    return [PendingChangeSet(str(s.get("ChangeSetName", "")), str(s.get("ChangeSetId", "")),
+                             s.get("CreationTime"), str(s.get("Description", "")))
+            for s in summaries if s.get("ExecutionStatus") in _WAITING]
+
+
+def decide(stack: StackTypeDef | None, summaries: Sequence[ChangeSetSummaryTypeDef],
+           now: datetime, *, read_only: bool,
+           stale_after: timedelta | None = None) -> StackDecision:
+    """What a deploy (``read_only``: a plan) should do with ``stack`` and its change sets.
+
+    A plan never deletes a stack or a change set, so where a deploy would ask to
+    delete, a plan refuses or works alongside. A change set younger than
+    ``stale_after`` (default ``STALE_AFTER``) may belong to a deploy still waiting.
+    """
+    stale_after = STALE_AFTER if stale_after is None else stale_after
+    status = str(stack["StackStatus"]) if stack is not None else None
+    state = simplify(status)
+    if stack is None or state is StackState.ABSENT:
+        return StackDecision(Action.CREATE)
+    name = str(stack.get("StackName", ""))
+    refusal = _refusal(name, str(status), state)
+    if refusal is not None:
+        return StackDecision(Action.REFUSE, stack, *refusal)
+    pending = pending_change_sets(summaries)
+    if state is StackState.REVIEW:
+        return _decide_review(stack, pending, now, read_only=read_only, stale_after=stale_after)
+    if state is StackState.ROLLED_BACK_CREATE:
+        reason = (f"stack {name}: its first creation failed and was rolled back ({status}); "
+                  "it must be deleted before it can be created again")
+        if read_only:
+            return StackDecision(Action.REFUSE, stack, reason,
+                                 "`blueprint deploy` offers to delete and recreate it")
+        return StackDecision(Action.RECREATE, stack, reason)
+    ours = [p for p in pending if p.made_by_blueprint]
+    fresh = [p for p in ours if not p.is_stale(now, stale_after)]
+    if fresh:
+        return _another_deploy(stack, fresh, now, stale_after)
+    return StackDecision(Action.UPDATE, stack, stale=() if read_only else tuple(ours))
+
+
+def _refusal(name: str, status: str, state: StackState) -> tuple[str, str] | None:
+    """(reason, hint) for the states no deploy may touch."""
+    if state is StackState.IN_PROGRESS:
+        return (f"stack {name} is {status}: another operation is running, refusing to deploy "
+                "concurrently", "wait for it to finish (`blueprint status`), then deploy again")
+    if state is StackState.DELETE_FAILED:
+        return (f"stack {name} is {status}: only another delete can move it",
+                "fix the cause shown by `blueprint status`, then run `blueprint delete` again")
+    if status == "UPDATE_ROLLBACK_FAILED":
+        return (f"stack {name} is UPDATE_ROLLBACK_FAILED and cannot be updated",
+                f"fix the cause shown by `blueprint status`, then run `aws cloudformation "
+                f"continue-update-rollback --stack-name {name}` (add --resources-to-skip "
+                f"for resources that cannot roll back), wait for UPDATE_ROLLBACK_COMPLETE "
+                f"and deploy again")
+    if state is StackState.ROLLBACK_FAILED:
+        return (f"stack {name} is {status} and cannot be updated",
+                "fix the cause shown by `blueprint status` in the CloudFormation console, "
+                "then deploy again")
+    return None
+
+
+def _decide_review(stack: StackTypeDef, pending: list[PendingChangeSet], now: datetime, *,
+                   read_only: bool, stale_after: timedelta) -> StackDecision:
+    """A stack made by a CREATE change set that never ran: perhaps one still waiting."""
+    fresh = [p for p in pending if not p.is_stale(now, stale_after)]
+    if fresh:
+        # Deleting the stack would take every change set on it along.
+        return _another_deploy(stack, fresh, now, stale_after)
+    if read_only:  # another CREATE change set can be made beside the abandoned ones
+        return StackDecision(Action.CREATE, stack)
+    name = str(stack.get("StackName", ""))
+    left = "; ".join(p.describe(now) for p in pending) or "no change set is left on it"
+    return StackDecision(Action.RECREATE, stack,
+                         f"stack {name}: it was left in REVIEW_IN_PROGRESS by a change set "
+                         f"that never ran ({left})")
+
+
+def _another_deploy(stack: StackTypeDef, fresh: list[PendingChangeSet], now: datetime,
+                    stale_after: timedelta) -> StackDecision:
+    name = str(stack.get("StackName", ""))
+    waiting = "; ".join(p.describe(now) for p in fresh)
+    return StackDecision(
+        Action.REFUSE, stack,
+        f"stack {name} has a change set waiting for its confirmation ({waiting}): refusing "
+        "to deploy concurrently",
+        "let that deploy finish; if it was abandoned, delete the change set (or wait until "
+        f"it is {_duration(stale_after)} old, when `blueprint deploy` removes it)")
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds < 120:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min"
+
+
+# ----------------------------------------------------------------------- the plan
 
 
 @dataclass
 class Plan:
+    """A change set made by this run, and what it would do."""
+
     stack_name: str
     change_type: str  # CREATE | UPDATE
     change_set: ChangeSet
     no_changes: bool
+    # This run's change set brought the stack into existence: discarding the
+    # change set also removes the empty stack, if nothing else waits on it.
+    owns_stack: bool = False
 
 
 def parent_with_urls(rendering: Rendering, urls: dict[str, str]) -> str:
+    """The checked parent template, pointing at the uploaded (checked) children."""
     parent = copy.deepcopy(rendering.templates["parent.yml"])
     for logical_id, template in CHILD_STACKS.items():
         parent["Resources"][logical_id]["Properties"]["TemplateURL"] = urls[template]
     return cfn_yaml.dump(parent)
 
 
-def check_stack_state(aws: Aws, name: str, *, confirm_delete: Any, ui: Any,
-                      read_only: bool = False) -> dict[str, Any] | None:
-    """The existing stack to update, or None to create; clears states that block a deploy.
-
-    ``read_only`` reports those states instead of clearing them.
-    """
-    cfn = aws.client("cloudformation")
-    stack = stacks.describe_stack(cfn, name)
-    if stack is None:
-        return None
-    status = str(stack["StackStatus"])
-    kind = stacks.simplify(status)
-    if kind == "in-progress":
-        raise StackStateError(
-            f"stack {name} is {status}: another operation is running, refusing to deploy "
-            "concurrently", hint="wait for it to finish (`blueprint status`), then deploy again")
-    if kind == "update-rollback-failed":
-        raise StackStateError(
-            f"stack {name} is UPDATE_ROLLBACK_FAILED and cannot be updated",
-            hint=(f"fix the cause shown by `blueprint status`, then run `aws cloudformation "
-                  f"continue-update-rollback --stack-name {name}` (add --resources-to-skip "
-                  f"for resources that cannot roll back), wait for UPDATE_ROLLBACK_COMPLETE "
-                  f"and deploy again"))
-    if kind in ("rolled-back-create", "review"):
-        reason = ("its first creation failed and was rolled back (ROLLBACK_COMPLETE); it must "
-                  "be deleted before it can be created again" if kind == "rolled-back-create"
-                  else "it was left in REVIEW_IN_PROGRESS by a change set that never ran")
-        if read_only:
-            if kind == "review":
-                return None  # a CREATE change set can still be made and shown
-            raise StackStateError(f"stack {name}: {reason}",
-                                  hint="`blueprint deploy` offers to delete and recreate it")
-        ui.print(f"Stack {name}: {reason}.")
-        if not confirm_delete(f"Delete stack {name} and create it again?"):
-            raise StackStateError(f"stack {name} left as it is ({status})")
-        delete_stack(aws, str(stack["StackId"]), ui=ui)
-        return None
-    if not read_only:
-        cleanup_stale_change_sets(aws, str(stack["StackId"]), ui=ui)
-    return stack
-
-
-def cleanup_stale_change_sets(aws: Aws, stack_id: str, *, ui: Any) -> None:
-    cfn = aws.client("cloudformation")
-    try:
-        summaries = cfn.list_change_sets(StackName=stack_id).get("Summaries", [])
-    except Exception as err:
-        if error_code(err) == "ValidationError":
-            return
-        raise
-    now = datetime.now(timezone.utc)
-    for summary in summaries:
-        name = str(summary.get("ChangeSetName", ""))
-        # Only change sets still waiting to be executed; executed or obsolete ones are history.
-        if not name.startswith(CHANGE_SET_PREFIX) \
-                or summary.get("ExecutionStatus") not in ("AVAILABLE", "UNAVAILABLE"):
-            continue
-        created = summary.get("CreationTime")
-        if isinstance(created, datetime) and now - created < STALE_AFTER:
-            raise StackStateError(
-                f"another blueprint deploy is reviewing change set {name} on this stack "
-                f"(created {created:%H:%M:%S} UTC): refusing to deploy concurrently",
-                hint="let it finish, or delete that change set if its deploy was abandoned")
-        cfn.delete_change_set(ChangeSetName=summary["ChangeSetId"])
-        ui.print(f"[dim]removed stale change set {name}[/dim]")
-
-
-def create_change_set(aws: Aws, *, name: str, existing: dict[str, Any] | None,
-                      parent_text: str, tags: list[dict[str, str]],
-                      description: str) -> Plan:
-    cfn = aws.client("cloudformation")
-    change_type = "UPDATE" if existing else "CREATE"
-    change_set_name = CHANGE_SET_PREFIX + datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")
-    created = cfn.create_change_set(
-        StackName=name, ChangeSetName=change_set_name, ChangeSetType=change_type,
-        TemplateBody=parent_text, Capabilities=CAPABILITIES, Tags=tags,
-        IncludeNestedStacks=True, Description=description[:1024])
-    arn = str(created["Id"])
-    plan = Plan(name, change_type, ChangeSet(arn, str(created.get("StackId", "")), "", ""),
-                no_changes=False)
-    try:
-        described = stacks.wait_for_change_set(cfn, arn)
-        change_set = ChangeSet(arn, plan.change_set.stack_id or str(described.get("StackId")),
-                               str(described.get("Status")),
-                               str(described.get("StatusReason") or ""))
-        plan.change_set = change_set
-        if change_set.status == "FAILED" and not change_set.empty:
-            raise DeployFailed(f"CloudFormation rejected the change set: {change_set.reason}")
-        if not change_set.empty:
-            change_set.changes = list(stacks.describe_changes(cfn, arn))
-        plan.no_changes = change_set.empty or (
-            existing is not None and not change_set.changes
-            and _deployed_template(aws, name) == parent_text
-            and _tags(existing) == _tags({"Tags": tags}))
-    except BaseException:
-        discard_change_set(aws, plan)  # nothing half-made stays behind, Ctrl-C included
-        raise
-    return plan
-
-
-def _deployed_template(aws: Aws, name: str) -> str | None:
-    try:
-        body = aws.client("cloudformation").get_template(
-            StackName=name, TemplateStage="Original")["TemplateBody"]
-    except Exception as err:
-        if error_code(err) == "ValidationError":
-            return None
-        raise
-    return body if isinstance(body, str) else None
-
-
-def _tags(stack: dict[str, Any]) -> list[tuple[str, str]]:
-    return sorted((t["Key"], t["Value"]) for t in stack.get("Tags") or [])
-
-
-def discard_change_set(aws: Aws, plan: Plan) -> None:
-    cfn = aws.client("cloudformation")
-    try:
-        cfn.delete_change_set(ChangeSetName=plan.change_set.arn)
-    except Exception as err:  # already gone is fine; anything else the user must know
-        if error_code(err) not in ("ChangeSetNotFound", "ValidationError"):
-            raise
-    if plan.change_type == "CREATE":
-        # A CREATE change set leaves an empty REVIEW_IN_PROGRESS stack behind.
-        stack = stacks.describe_stack(cfn, plan.stack_name)
-        if stack is not None and stack["StackStatus"] == "REVIEW_IN_PROGRESS":
-            cfn.delete_stack(StackName=stack["StackId"])
-
-
-def execute(aws: Aws, plan: Plan, *, ui: Any, timeout: float = 3600,
-            poll: float = 2.0) -> tuple[str, list[StackEvent]]:
-    import botocore.exceptions
-
-    cfn = aws.client("cloudformation")
-    stack_id = plan.change_set.stack_id or plan.stack_name
-    follower = _new_events_of(cfn, stack_id)
-    try:
-        cfn.execute_change_set(ChangeSetName=plan.change_set.arn)
-    except botocore.exceptions.ClientError as err:
-        # Some endpoints (the local one among them) fail a resource synchronously,
-        # inside ExecuteChangeSet, instead of reporting a FAILED event.
-        try:
-            cause = stacks.root_cause(follower.poll())
-        except botocore.exceptions.ClientError:
-            cause = None  # the stack may be unreadable after such a failure
-        detail = f"{error_code(err)}: {error_message(err)}"
-        if cause is not None:
-            detail = f"{cause.logical_id} ({cause.resource_type}): {cause.reason or detail}"
-        raise DeployFailed(f"CloudFormation could not execute the change set. "
-                           f"Root cause: {detail}") from err
-    return _follow(cfn, stack_id, follower, ui=ui, timeout=timeout, poll=poll)
-
-
-def delete_stack(aws: Aws, stack_id: str, *, ui: Any, timeout: float = 3600,
-                 poll: float = 2.0) -> str:
-    cfn = aws.client("cloudformation")
-    follower = _new_events_of(cfn, stack_id)
-    follower.discover()  # nested stacks are found before they start to go
-    cfn.delete_stack(StackName=stack_id)
-    status, events = _follow(cfn, stack_id, follower, ui=ui, timeout=timeout, poll=poll)
-    if status != "DELETE_COMPLETE":
-        cause = stacks.root_cause(events)
-        detail = f": {cause.logical_id} {cause.reason}" if cause else ""
-        raise DeployFailed(f"delete of {stack_id} ended {status}{detail}")
-    return status
-
-
-def _new_events_of(cfn: Any, stack_id: str) -> stacks.EventFollower:
-    """A follower of events from now on (with a few seconds' slack for clock skew)."""
-    now = datetime.now(timezone.utc)
-    return stacks.EventFollower(cfn, stack_id,
-                                since=datetime.fromtimestamp(now.timestamp() - 5, tz=timezone.utc))
-
-
-def _follow(cfn: Any, stack_id: str, follower: stacks.EventFollower, *, ui: Any,
-            timeout: float, poll: float) -> tuple[str, list[StackEvent]]:
-    """Show events until a terminal status; that status and every event shown."""
-    seen: list[StackEvent] = []
-
-    def show(events: list[StackEvent]) -> None:
-        seen.extend(events)
-        for event in events:
-            ui.event(event)
-
-    status = stacks.wait_for_stack(cfn, stack_id, on_events=show, follower=follower,
-                                   timeout=timeout, poll=poll)
-    return status, seen
-
-
 def failure_message(status: str, events: list[StackEvent]) -> str:
-    cause = stacks.root_cause(events)
+    cause = root_cause(events)
     if cause is None:
         return f"deployment ended {status}; no failed resource event was reported"
     where = cause.stack_label if cause.depth else "parent stack"
@@ -239,4 +235,3 @@ def failure_message(status: str, events: list[StackEvent]) -> str:
 
 def changes_rows(changes: list[Change]) -> list[tuple[str, str, str, str, str]]:
     return [(c.stack, c.action, c.logical_id, c.resource_type, c.replacement) for c in changes]
-

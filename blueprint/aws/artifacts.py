@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING
 
-from blueprint.aws.session import Aws, error_code
+from blueprint.aws.session import Aws, unless_error
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import CreateBucketRequestTypeDef
+
+_MISSING = ("404", "NoSuchBucket", "NoSuchKey", "NotFound")
 
 KEY_PREFIX = "blueprint-templates"
 
@@ -20,17 +26,17 @@ def ensure_bucket(aws: Aws, bucket: str, owner: str) -> bool:
     ``owner`` (the account id) goes on every call, so a bucket of the same
     name in another account is refused rather than written to.
     """
-    s3 = aws.client("s3")
-    try:
-        s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=owner)
+    s3 = aws.s3()
+    found = unless_error(_MISSING, lambda: s3.head_bucket(Bucket=bucket,
+                                                          ExpectedBucketOwner=owner))
+    if found is not None:
         return False
-    except Exception as err:
-        if error_code(err) not in ("404", "NoSuchBucket", "NotFound"):
-            raise
-    kwargs: dict[str, Any] = {"Bucket": bucket}
+    request: CreateBucketRequestTypeDef = {"Bucket": bucket}
     if aws.region != "us-east-1":
-        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": aws.region}
-    s3.create_bucket(**kwargs)
+        # us-east-1 is the one region that refuses its own name as a location constraint.
+        request["CreateBucketConfiguration"] = {
+            "LocationConstraint": aws.region}  # type: ignore[typeddict-item]
+    s3.create_bucket(**request)
     s3.put_public_access_block(Bucket=bucket, ExpectedBucketOwner=owner,
                                PublicAccessBlockConfiguration={
                                    "BlockPublicAcls": True, "IgnorePublicAcls": True,
@@ -67,7 +73,7 @@ def upload_templates(aws: Aws, bucket: str, owner: str, texts: dict[str, str]) -
     reads must be the one that was checked. Reusing it keeps the parent (and
     so the change set) unchanged when nothing changed.
     """
-    s3 = aws.client("s3")
+    s3 = aws.s3()
     urls = {}
     for name, text in sorted(texts.items()):
         key = template_key(name, text)
@@ -81,13 +87,12 @@ def upload_templates(aws: Aws, bucket: str, owner: str, texts: dict[str, str]) -
     return urls
 
 
-def _existing_version(s3: Any, bucket: str, owner: str, key: str, body: bytes) -> str | None:
-    try:
-        found = s3.get_object(Bucket=bucket, Key=key, ExpectedBucketOwner=owner)
-    except Exception as err:
-        if error_code(err) in ("404", "NoSuchKey", "NotFound"):
-            return None
-        raise
+def _existing_version(s3: S3Client, bucket: str, owner: str, key: str,
+                      body: bytes) -> str | None:
+    found = unless_error(_MISSING, lambda: s3.get_object(
+        Bucket=bucket, Key=key, ExpectedBucketOwner=owner))
+    if found is None:
+        return None
     if found["Body"].read() != body:
         return None  # overwritten since: write it again
     version = found.get("VersionId")

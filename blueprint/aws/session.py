@@ -11,13 +11,19 @@ endpoint, missing credentials, access denied) is turned into one clear
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from blueprint.errors import BlueprintError
 from blueprint.resources import DEFAULT_REGION
+
+if TYPE_CHECKING:  # the stubs are a development dependency only
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_s3 import S3Client
+
+T = TypeVar("T")
 
 _ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
                   "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException",
@@ -78,8 +84,22 @@ class Aws:
                 service, endpoint_url=self.target.endpoint_url, config=config)
         return self._clients[service]
 
+    def cloudformation(self) -> CloudFormationClient:
+        client: CloudFormationClient = self.client("cloudformation")
+        return client
+
+    def s3(self) -> S3Client:
+        client: S3Client = self.client("s3")
+        return client
+
+    def caller(self) -> tuple[str, str]:
+        """(account id, ARN) of the credentials in use."""
+        # No stubs for STS in the dev extra; its one answer is read defensively.
+        identity = self.client("sts").get_caller_identity()
+        return str(identity["Account"]), str(identity.get("Arn", ""))
+
     def account_id(self) -> str:
-        return str(self.client("sts").get_caller_identity()["Account"])
+        return self.caller()[0]
 
 
 def error_code(err: Exception) -> str:
@@ -90,6 +110,20 @@ def error_code(err: Exception) -> str:
 def error_message(err: Exception) -> str:
     response = getattr(err, "response", None) or {}
     return str(response.get("Error", {}).get("Message", "")) or str(err)
+
+
+def unless_error(codes: Collection[str], call: Callable[[], T], *,
+                 message_contains: str = "") -> T | None:
+    """``call()``, or None when AWS answers with one of ``codes`` (and, if given, a message
+    containing ``message_contains``): the one place that tells "not there" from a failure."""
+    import botocore.exceptions
+
+    try:
+        return call()
+    except botocore.exceptions.ClientError as err:
+        if error_code(err) in codes and message_contains in error_message(err):
+            return None
+        raise
 
 
 @contextlib.contextmanager

@@ -7,16 +7,27 @@ the root cause of a failure. Every wait is bounded.
 
 from __future__ import annotations
 
+import enum
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
-from blueprint.aws.session import error_code, error_message
+from blueprint.aws.session import unless_error
 from blueprint.errors import BlueprintError
 
-CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_cloudformation.literals import CapabilityType
+    from mypy_boto3_cloudformation.type_defs import (
+        ChangeSetSummaryTypeDef,
+        DescribeChangeSetOutputTypeDef,
+        StackTypeDef,
+    )
+
+CAPABILITIES: list[CapabilityType] = [
+    "CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 NO_CHANGES_REASONS = ("didn't contain changes", "No updates are to be performed",
                       "no changes")
 _CASCADE_MARKERS = ("Embedded stack", "Resource creation cancelled", "Resource update cancelled",
@@ -29,23 +40,70 @@ class StackStateError(BlueprintError):
     exit_code = 1
 
 
-def simplify(status: str | None) -> str:
-    """CloudFormation's ~25 stack statuses as what a user must know about them."""
+class StackState(enum.Enum):
+    """What a user (and a deploy) must know about a stack's status."""
+
+    ABSENT = "absent"
+    REVIEW = "review"  # made by a CREATE change set that has not run
+    IN_PROGRESS = "in-progress"  # another operation is running
+    COMPLETE = "complete"
+    FAILED = "failed"  # the last operation failed; the stack is stable and can be updated
+    ROLLED_BACK_CREATE = "rolled-back-create"  # its creation failed: delete, then create
+    ROLLBACK_FAILED = "rollback-failed"  # stuck until its rollback is completed by hand
+    DELETE_FAILED = "delete-failed"  # only another delete can move it
+
+    @property
+    def is_failure(self) -> bool:
+        return self in _FAILURES
+
+
+_FAILURES = frozenset({StackState.FAILED, StackState.ROLLED_BACK_CREATE,
+                       StackState.ROLLBACK_FAILED, StackState.DELETE_FAILED})
+
+# Every status CloudFormation documents, each mapped on purpose: a status it adds
+# later is an error until it is added here, never silently "complete".
+STATUS_STATES: dict[str, StackState] = {
+    "CREATE_IN_PROGRESS": StackState.IN_PROGRESS,
+    "CREATE_FAILED": StackState.FAILED,  # rollback disabled: can be updated
+    "CREATE_COMPLETE": StackState.COMPLETE,
+    "ROLLBACK_IN_PROGRESS": StackState.IN_PROGRESS,
+    "ROLLBACK_FAILED": StackState.ROLLED_BACK_CREATE,
+    "ROLLBACK_COMPLETE": StackState.ROLLED_BACK_CREATE,
+    "DELETE_IN_PROGRESS": StackState.IN_PROGRESS,
+    "DELETE_FAILED": StackState.DELETE_FAILED,
+    "DELETE_COMPLETE": StackState.ABSENT,
+    "UPDATE_IN_PROGRESS": StackState.IN_PROGRESS,
+    "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS": StackState.IN_PROGRESS,
+    "UPDATE_COMPLETE": StackState.COMPLETE,
+    "UPDATE_FAILED": StackState.FAILED,  # rollback disabled: can be updated
+    "UPDATE_ROLLBACK_IN_PROGRESS": StackState.IN_PROGRESS,
+    "UPDATE_ROLLBACK_FAILED": StackState.ROLLBACK_FAILED,
+    "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS": StackState.IN_PROGRESS,
+    "UPDATE_ROLLBACK_COMPLETE": StackState.FAILED,
+    "REVIEW_IN_PROGRESS": StackState.REVIEW,
+    "IMPORT_IN_PROGRESS": StackState.IN_PROGRESS,
+    "IMPORT_COMPLETE": StackState.COMPLETE,
+    "IMPORT_ROLLBACK_IN_PROGRESS": StackState.IN_PROGRESS,
+    "IMPORT_ROLLBACK_FAILED": StackState.ROLLBACK_FAILED,
+    "IMPORT_ROLLBACK_COMPLETE": StackState.FAILED,
+}
+
+
+class UnknownStackStatus(BlueprintError):
+    """CloudFormation answered a status this version of blueprint does not know."""
+
+
+def simplify(status: str | None) -> StackState:
+    """A CloudFormation stack status (None: no stack) as what a user must know about it."""
     if status is None:
-        return "absent"
-    if status == "REVIEW_IN_PROGRESS":
-        return "review"
-    if status.endswith("_IN_PROGRESS"):
-        return "in-progress"
-    if status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED"):
-        return "rolled-back-create"
-    if status == "UPDATE_ROLLBACK_FAILED":
-        return "update-rollback-failed"
-    if status.endswith("_FAILED") or status.startswith(("ROLLBACK", "UPDATE_ROLLBACK")):
-        return "failed"
-    if status == "DELETE_COMPLETE":
-        return "absent"
-    return "complete"
+        return StackState.ABSENT
+    try:
+        return STATUS_STATES[status]
+    except KeyError:
+        raise UnknownStackStatus(
+            f"stack status {status} is unknown to this version of blueprint: refusing to "
+            "guess what it allows", hint="upgrade blueprint, or look at the stack in the "
+            "CloudFormation console") from None
 
 
 def is_terminal(status: str) -> bool:
@@ -57,29 +115,29 @@ def is_success(status: str, action: str) -> bool:
                       "delete": ("DELETE_COMPLETE",)}[action]
 
 
-def describe_stack(cfn: Any, name: str) -> dict[str, Any] | None:
-    try:
-        stacks = cfn.describe_stacks(StackName=name)["Stacks"]
-    except Exception as err:
-        if error_code(err) == "ValidationError" and "does not exist" in error_message(err):
-            return None
-        raise
-    if not stacks or stacks[0].get("StackStatus") == "DELETE_COMPLETE":
+def describe_stack(cfn: CloudFormationClient, name: str) -> StackTypeDef | None:
+    found = unless_error(("ValidationError",), lambda: cfn.describe_stacks(StackName=name),
+                         message_contains="does not exist")
+    if found is None or not found["Stacks"] \
+            or found["Stacks"][0].get("StackStatus") == "DELETE_COMPLETE":
         return None
-    stack: dict[str, Any] = stacks[0]
-    return stack
+    return found["Stacks"][0]
 
 
-def nested_stack_ids(cfn: Any, stack_id: str) -> list[tuple[str, str]]:
+def change_sets_of(cfn: CloudFormationClient, stack_id: str) -> list[ChangeSetSummaryTypeDef]:
+    """Every change set of the stack (by id: some endpoints list other stacks' too)."""
+    pages = unless_error(("ValidationError",), lambda: list(
+        cfn.get_paginator("list_change_sets").paginate(StackName=stack_id)))
+    return [summary for page in pages or [] for summary in page.get("Summaries", [])
+            if summary.get("StackId", stack_id) == stack_id]
+
+
+def nested_stack_ids(cfn: CloudFormationClient, stack_id: str) -> list[tuple[str, str]]:
     """(logical id, stack ARN) of every nested stack below ``stack_id``, depth first."""
     found: list[tuple[str, str]] = []
-    try:
-        pages = cfn.get_paginator("list_stack_resources").paginate(StackName=stack_id)
-        resources = [r for page in pages for r in page.get("StackResourceSummaries", [])]
-    except Exception as err:
-        if error_code(err) == "ValidationError":
-            return found
-        raise
+    pages = unless_error(("ValidationError",), lambda: list(
+        cfn.get_paginator("list_stack_resources").paginate(StackName=stack_id)))
+    resources = [r for page in pages or [] for r in page.get("StackResourceSummaries", [])]
     for resource in resources:
         if resource.get("ResourceType") == "AWS::CloudFormation::Stack" \
                 and resource.get("PhysicalResourceId"):
@@ -89,8 +147,9 @@ def nested_stack_ids(cfn: Any, stack_id: str) -> list[tuple[str, str]]:
     return found
 
 
-def outputs_of(stack: dict[str, Any]) -> dict[str, str]:
-    return {o["OutputKey"]: str(o.get("OutputValue", "")) for o in stack.get("Outputs") or []}
+def outputs_of(stack: StackTypeDef | None) -> dict[str, str]:
+    outputs = stack.get("Outputs", []) if stack is not None else []
+    return {str(o.get("OutputKey")): str(o.get("OutputValue", "")) for o in outputs}
 
 
 # ------------------------------------------------------------------ change sets
@@ -119,11 +178,11 @@ class ChangeSet:
             marker.lower() in self.reason.lower() for marker in NO_CHANGES_REASONS)
 
 
-def wait_for_change_set(cfn: Any, arn: str, *, timeout: float = 600,
-                        poll: float = 1.0) -> dict[str, Any]:
+def wait_for_change_set(cfn: CloudFormationClient, arn: str, *, timeout: float = 600,
+                        poll: float = 1.0) -> DescribeChangeSetOutputTypeDef:
     deadline = time.monotonic() + timeout
     while True:
-        described: dict[str, Any] = cfn.describe_change_set(ChangeSetName=arn)
+        described = cfn.describe_change_set(ChangeSetName=arn)
         if described.get("Status") in ("CREATE_COMPLETE", "FAILED"):
             return described
         if str(described.get("Status", "")).startswith("DELETE"):
@@ -134,17 +193,15 @@ def wait_for_change_set(cfn: Any, arn: str, *, timeout: float = 600,
         time.sleep(poll)
 
 
-def describe_changes(cfn: Any, arn: str, stack_label: str = "(parent)",
+def describe_changes(cfn: CloudFormationClient, arn: str, stack_label: str = "(parent)",
                      depth: int = 0) -> Iterator[Change]:
     """Every resource change, following nested stacks' own change sets."""
-    token: str | None = None
+    token = ""
     while True:
-        kwargs: dict[str, Any] = {"ChangeSetName": arn}
-        if token:
-            kwargs["NextToken"] = token
-        page = cfn.describe_change_set(**kwargs)
+        page = (cfn.describe_change_set(ChangeSetName=arn, NextToken=token) if token
+                else cfn.describe_change_set(ChangeSetName=arn))
         for entry in page.get("Changes", []):
-            change = entry.get("ResourceChange") or {}
+            change = entry.get("ResourceChange", {})
             yield Change(stack_label, str(change.get("Action", "")),
                          str(change.get("LogicalResourceId", "")),
                          str(change.get("ResourceType", "")),
@@ -154,7 +211,7 @@ def describe_changes(cfn: Any, arn: str, stack_label: str = "(parent)",
                     "AWS::CloudFormation::Stack":
                 yield from describe_changes(cfn, nested, str(change.get("LogicalResourceId")),
                                             depth + 1)
-        token = page.get("NextToken")
+        token = page.get("NextToken", "")
         if not token:
             return
 
@@ -177,7 +234,8 @@ class StackEvent:
 class EventFollower:
     """New events of a stack and of every nested stack (by ARN, so they survive rollback)."""
 
-    def __init__(self, cfn: Any, stack_id: str, since: datetime | None = None) -> None:
+    def __init__(self, cfn: CloudFormationClient, stack_id: str,
+                 since: datetime | None = None) -> None:
         self.cfn = cfn
         self.stack_id = stack_id
         self.since = since
@@ -199,24 +257,20 @@ class EventFollower:
             self.stacks.setdefault(arn, (label, 1))
 
     def _events(self, arn: str, label: str, depth: int) -> list[StackEvent]:
-        try:
-            raw = self.cfn.describe_stack_events(StackName=arn).get("StackEvents", [])
-        except Exception as err:
-            if error_code(err) == "ValidationError":
-                return []  # a nested stack deleted during rollback
-            raise
+        # A nested stack deleted during rollback has no events to read any more.
+        found = unless_error(("ValidationError",),
+                             lambda: self.cfn.describe_stack_events(StackName=arn))
         events = []
-        for item in raw:
+        for item in found.get("StackEvents", []) if found is not None else []:
             event_id = str(item.get("EventId"))
             if event_id in self.seen:
                 continue
-            timestamp = item.get("Timestamp")
-            if self.since is not None and isinstance(timestamp, datetime) \
-                    and timestamp < self.since:
-                self.seen.add(event_id)
-                continue
             self.seen.add(event_id)
-            events.append(StackEvent(label, depth, timestamp, str(item.get("LogicalResourceId")),
+            timestamp = item["Timestamp"]
+            if self.since is not None and timestamp < self.since:
+                continue
+            events.append(StackEvent(label, depth, timestamp,
+                                     str(item.get("LogicalResourceId")),
                                      str(item.get("ResourceType")),
                                      str(item.get("ResourceStatus")),
                                      str(item.get("ResourceStatusReason") or ""), event_id))
@@ -234,9 +288,9 @@ def root_cause(events: list[StackEvent]) -> StackEvent | None:
     return min((e for e in candidates if e.depth == deepest), key=lambda e: e.timestamp)
 
 
-def wait_for_stack(cfn: Any, stack_id: str, *, on_events: Callable[[list[StackEvent]], None],
-                   follower: EventFollower, timeout: float = 3600,
-                   poll: float = 2.0) -> str:
+def wait_for_stack(cfn: CloudFormationClient, stack_id: str, *,
+                   on_events: Callable[[list[StackEvent]], None], follower: EventFollower,
+                   timeout: float = 3600, poll: float = 2.0) -> str:
     """Follow events until the stack reaches a terminal status; return that status."""
     deadline = time.monotonic() + timeout
     while True:

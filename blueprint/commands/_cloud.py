@@ -6,14 +6,21 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from blueprint.api import load_blueprint, validate
+from blueprint.api import CheckedBlueprint, check_blueprint, load_blueprint
 from blueprint.aws.session import Aws, AwsTarget
+from blueprint.deploy_flow import GateRefused
 from blueprint.errors import BlueprintError
 from blueprint.finding import Report
 from blueprint.formatters import text
 from blueprint.model import Blueprint
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_cloudformation.type_defs import StackTypeDef
+
+    from blueprint.aws.stacks import StackEvent
 
 
 @dataclass(frozen=True)
@@ -52,8 +59,8 @@ class DeployedStack:
 
     blueprint: Blueprint
     aws: Aws
-    cfn: Any
-    stack: dict[str, Any] | None
+    cfn: CloudFormationClient
+    stack: StackTypeDef | None
 
 
 @contextlib.contextmanager
@@ -64,7 +71,7 @@ def deployed_stack(path: str, options: CloudOptions) -> Iterator[DeployedStack]:
 
     blueprint = load_only(path)
     with open_aws(options) as aws, aws_errors(aws.target):
-        cfn = aws.client("cloudformation")
+        cfn = aws.cloudformation()
         yield DeployedStack(blueprint, aws, cfn, stacks.describe_stack(cfn, blueprint.name))
 
 
@@ -74,26 +81,24 @@ def console() -> Any:
     return Console(highlight=False, soft_wrap=True)
 
 
-def gate(path: str) -> Blueprint:
-    """Validate as `blueprint validate` would here (schema, policies, the organisation's
-    rule packs and fail-on from [tool.blueprint], cfn-lint) and refuse on any failure."""
-    from blueprint.commands.validate import gate_options
+def gate(path: str) -> CheckedBlueprint:
+    """Check as `blueprint validate` would here (schema, policies, the organisation's
+    rule packs and fail-on from [tool.blueprint], cfn-lint) and refuse on any failure.
+
+    The result carries the rendering that was checked: it is what gets deployed.
+    """
+    from blueprint.config import gate_options
 
     options, threshold = gate_options()
-    before = load_blueprint(path)[1]
-    report = validate([path], options)
-    if report.exit_code(threshold) != 0:
-        sys.stdout.write(text.render(report))
+    checked = check_blueprint(path, options)
+    if checked.report.exit_code(threshold) != 0:
+        sys.stdout.write(text.render(checked.report))
         raise GateRefused(f"{path} does not pass validation: nothing was deployed")
-    _, blueprint, findings = load_blueprint(path)
-    if blueprint is None:  # validate passed, so this cannot happen; fail closed anyway
-        raise GateRefused(text.render(Report((path,), tuple(findings))))
-    # What is deployed must be what was checked: the file read before and after
-    # validation must say the same.
-    if blueprint != before:
-        raise GateRefused(f"{path} changed while it was being validated: nothing was deployed",
-                          hint="run the command again once the file is saved")
-    return blueprint
+    if checked.blueprint is None or checked.rendering is None:
+        # validate passed, so this cannot happen; fail closed anyway
+        raise GateRefused(f"{path} could not be rendered after it passed validation: "
+                          "nothing was deployed")
+    return checked
 
 
 def load_only(path: str) -> Blueprint:
@@ -103,10 +108,6 @@ def load_only(path: str) -> Blueprint:
         sys.stdout.write(text.render(Report((path,), tuple(findings))))
         raise GateRefused(f"{path} is not a valid blueprint")
     return blueprint
-
-
-class GateRefused(BlueprintError):
-    exit_code = 1
 
 
 def confirm(question: str, *, assume_yes: bool) -> bool:
@@ -132,7 +133,7 @@ class ConsoleUi:
     def print(self, message: str) -> None:
         self.console.print(message)
 
-    def event(self, event: Any) -> None:
+    def event(self, event: StackEvent) -> None:
         style = next((s for k, s in self._STYLE.items() if event.status.endswith(k)), "")
         stamp = event.timestamp.strftime("%H:%M:%S") if hasattr(event.timestamp, "strftime") \
             else str(event.timestamp)

@@ -1,18 +1,25 @@
 from __future__ import annotations
 
-from blueprint import deployer
+from blueprint import deploy_flow
 from blueprint.aws.session import aws_errors
 from blueprint.commands._cloud import CloudOptions, ConsoleUi, gate, open_aws
-from blueprint.commands.deploy import prepare
 
 
 def run(path: str, options: CloudOptions, *, bucket: str | None = None) -> int:
-    """Show what a deploy would change, then remove the change set."""
-    blueprint = gate(path)
+    """Show what a deploy would change, then remove the change set.
+
+    A plan deletes no stack and no change set it did not make itself.
+    """
+    checked = gate(path)
     ui = ConsoleUi()
     with open_aws(options) as aws, aws_errors(aws.target):
-        plan = prepare(aws, blueprint, ui, bucket=bucket, assume_yes=False, read_only=True)
-        deployer.discard_change_set(aws, plan)
+        plan = deploy_flow.prepare(aws, checked, ui, bucket=bucket, read_only=True,
+                                   confirm_delete=_never)
+        deploy_flow.discard_change_set(aws, plan)
         if plan.no_changes:
             ui.print("No changes")
     return 0
+
+
+def _never(question: str) -> bool:
+    raise AssertionError(f"plan must not ask to delete anything: {question}")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from blueprint.aws import stacks
+from blueprint.aws.stacks import StackState
 from blueprint.commands._cloud import CloudOptions, ConsoleUi, deployed_stack
 
 
@@ -17,23 +18,24 @@ def run(path: str, options: CloudOptions) -> int:
         table = Table(title=f"{blueprint.name}", title_justify="left")
         for column in ("Stack", "Status", "Simplified", "Reason"):
             table.add_column(column)
+        stack_id = str(stack.get("StackId"))
         rows = [("(parent)", stack)]
-        for label, arn in stacks.nested_stack_ids(cfn, stack["StackId"]):
+        for label, arn in stacks.nested_stack_ids(cfn, stack_id):
             child = stacks.describe_stack(cfn, arn)
             if child is not None:
                 rows.append((label, child))
         for label, item in rows:
             status = str(item["StackStatus"])
-            table.add_row(label, status, stacks.simplify(status),
+            table.add_row(label, status, stacks.simplify(status).value,
                           str(item.get("StackStatusReason") or ""))
         ui.console.print(table)
-        status = str(stack["StackStatus"])
-        if stacks.simplify(status) in ("failed", "rolled-back-create", "update-rollback-failed"):
-            cause = stacks.root_cause(stacks.EventFollower(cfn, stack["StackId"]).poll())
+        state = stacks.simplify(str(stack["StackStatus"]))
+        if state.is_failure:
+            cause = stacks.root_cause(stacks.EventFollower(cfn, stack_id).poll())
             if cause is not None:
                 ui.print(f"Root cause, in {cause.stack_label}: {cause.logical_id} "
                          f"({cause.resource_type}) {cause.status}: {cause.reason}")
             return 1
-        if stacks.simplify(status) == "in-progress":
+        if state is StackState.IN_PROGRESS:
             ui.print("An operation is in progress; run `blueprint status` again to follow it.")
     return 0

@@ -7,7 +7,14 @@ from typing import ClassVar
 
 import pytest
 
-from blueprint.aws.stacks import StackEvent, root_cause, simplify
+from blueprint.aws.stacks import (
+    STATUS_STATES,
+    StackEvent,
+    StackState,
+    UnknownStackStatus,
+    root_cause,
+    simplify,
+)
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
 
@@ -44,24 +51,51 @@ def test_no_failure_no_root_cause() -> None:
     assert root_cause([event("(parent)", 0, 1, "api", "CREATE_COMPLETE")]) is None
 
 
-@pytest.mark.parametrize(("status", "simple"), [
-    (None, "absent"),
-    ("DELETE_COMPLETE", "absent"),
-    ("REVIEW_IN_PROGRESS", "review"),
-    ("CREATE_IN_PROGRESS", "in-progress"),
-    ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "in-progress"),
-    ("UPDATE_ROLLBACK_IN_PROGRESS", "in-progress"),
-    ("ROLLBACK_COMPLETE", "rolled-back-create"),
-    ("ROLLBACK_FAILED", "rolled-back-create"),
-    ("UPDATE_ROLLBACK_FAILED", "update-rollback-failed"),
-    ("UPDATE_ROLLBACK_COMPLETE", "failed"),
-    ("CREATE_FAILED", "failed"),
-    ("CREATE_COMPLETE", "complete"),
-    ("UPDATE_COMPLETE", "complete"),
-    ("IMPORT_COMPLETE", "complete"),
+@pytest.mark.parametrize(("status", "state"), [
+    (None, StackState.ABSENT),
+    ("DELETE_COMPLETE", StackState.ABSENT),
+    ("REVIEW_IN_PROGRESS", StackState.REVIEW),
+    ("CREATE_IN_PROGRESS", StackState.IN_PROGRESS),
+    ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", StackState.IN_PROGRESS),
+    ("UPDATE_ROLLBACK_IN_PROGRESS", StackState.IN_PROGRESS),
+    ("IMPORT_ROLLBACK_IN_PROGRESS", StackState.IN_PROGRESS),
+    ("ROLLBACK_COMPLETE", StackState.ROLLED_BACK_CREATE),
+    ("ROLLBACK_FAILED", StackState.ROLLED_BACK_CREATE),
+    ("UPDATE_ROLLBACK_FAILED", StackState.ROLLBACK_FAILED),
+    ("IMPORT_ROLLBACK_FAILED", StackState.ROLLBACK_FAILED),
+    ("UPDATE_ROLLBACK_COMPLETE", StackState.FAILED),
+    ("IMPORT_ROLLBACK_COMPLETE", StackState.FAILED),
+    ("CREATE_FAILED", StackState.FAILED),
+    ("UPDATE_FAILED", StackState.FAILED),
+    ("DELETE_FAILED", StackState.DELETE_FAILED),
+    ("CREATE_COMPLETE", StackState.COMPLETE),
+    ("UPDATE_COMPLETE", StackState.COMPLETE),
+    ("IMPORT_COMPLETE", StackState.COMPLETE),
 ])
-def test_status_simplification(status: str | None, simple: str) -> None:
-    assert simplify(status) == simple
+def test_status_simplification(status: str | None, state: StackState) -> None:
+    assert simplify(status) is state
+
+
+def test_every_rollback_complete_is_a_failure() -> None:
+    rolled_back = [s for s in STATUS_STATES if s.endswith("ROLLBACK_COMPLETE")]
+    assert len(rolled_back) == 3
+    assert all(simplify(status).is_failure for status in rolled_back)
+
+
+def test_every_status_cloudformation_documents_is_mapped() -> None:
+    """botocore's model lists every status; one AWS adds shows up here on upgrade."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("cloudformation")
+    documented = set(model.shape_for("StackStatus").enum)
+    assert documented - set(STATUS_STATES) == set(), "map each new status on purpose"
+    assert set(STATUS_STATES) - documented == set(), "a status CloudFormation does not have"
+
+
+def test_an_unknown_status_is_an_error_that_names_it() -> None:
+    with pytest.raises(UnknownStackStatus, match="STACKED_TO_THE_MOON_COMPLETE") as caught:
+        simplify("STACKED_TO_THE_MOON_COMPLETE")
+    assert caught.value.exit_code == 2
 
 
 class _ChangeSets:

@@ -306,17 +306,75 @@ def test_ctrl_c_before_execution_leaves_no_change_set_behind(
 
 
 def test_leftover_review_in_progress_stack_is_cleaned_up(
-    tmp_path: Path, endpoint: str, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, endpoint: str, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from datetime import timedelta
+
+    from blueprint import deployer
+
     cfn = client(endpoint, "cloudformation")
     cfn.create_change_set(StackName=STACK, ChangeSetName="abandoned", ChangeSetType="CREATE",
                           TemplateBody=_EMPTY_TEMPLATE)
     assert cfn.describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"] == \
         "REVIEW_IN_PROGRESS"
+    monkeypatch.setattr(deployer, "STALE_AFTER", timedelta(0))  # it was abandoned long ago
     code, out = cli(capsys, "deploy", blueprint_file(tmp_path), "--endpoint-url", endpoint,
                     "--yes")
     assert code == 0, out
-    assert "REVIEW_IN_PROGRESS" in out and "CREATE_COMPLETE" in out
+    assert "REVIEW_IN_PROGRESS" in out and "change set abandoned" in out
+    assert "CREATE_COMPLETE" in out
+
+
+def _first_deploy_waiting_at_its_prompt(endpoint: str) -> str:
+    """What `blueprint deploy` of a new stack leaves while it asks "Execute?"."""
+    name = "blueprint-20261201115700000000"
+    client(endpoint, "cloudformation").create_change_set(
+        StackName=STACK, ChangeSetName=name, ChangeSetType="CREATE",
+        TemplateBody=_EMPTY_TEMPLATE, Capabilities=["CAPABILITY_IAM"],
+        Description=f"blueprint deploy of {STACK} by arn:aws:iam::123456789012:user/first")
+    return name
+
+
+def _review_stack_and_its_change_sets(endpoint: str) -> list[tuple[str, list[str]]]:
+    cfn = client(endpoint, "cloudformation")
+    live = [s for s in cfn.list_stacks()["StackSummaries"]
+            if s["StackStatus"] != "DELETE_COMPLETE"]
+    return [(s["StackStatus"], [c["ChangeSetName"]
+                                for c in cfn.list_change_sets(StackName=s["StackId"])["Summaries"]
+                                if c["StackId"] == s["StackId"]]) for s in live]
+
+
+@pytest.mark.parametrize("command", [("deploy", "--yes"), ("plan",)])
+def test_a_first_deploy_waiting_at_its_prompt_is_left_alone(
+    tmp_path: Path, endpoint: str, capsys: pytest.CaptureFixture[str],
+    command: tuple[str, ...],
+) -> None:
+    waiting = _first_deploy_waiting_at_its_prompt(endpoint)
+    code, out = cli(capsys, command[0], blueprint_file(tmp_path), "--endpoint-url", endpoint,
+                    *command[1:])
+    assert code == 1, out
+    assert f"change set {waiting} of a blueprint deploy by " \
+           "arn:aws:iam::123456789012:user/first, created" in out
+    assert " s ago (" in out or " min ago (" in out
+    assert "refusing" in out
+    assert _review_stack_and_its_change_sets(endpoint) == [("REVIEW_IN_PROGRESS", [waiting])]
+
+
+def test_plan_beside_an_abandoned_first_deploy_deletes_nothing_of_it(
+    tmp_path: Path, endpoint: str, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import timedelta
+
+    from blueprint import deployer
+
+    waiting = _first_deploy_waiting_at_its_prompt(endpoint)
+    monkeypatch.setattr(deployer, "STALE_AFTER", timedelta(0))  # abandoned long ago
+    code, out = cli(capsys, "plan", blueprint_file(tmp_path), "--endpoint-url", endpoint)
+    assert code == 0, out
+    assert "CREATE" in out and "ServiceStack" in out
+    assert _review_stack_and_its_change_sets(endpoint) == [("REVIEW_IN_PROGRESS", [waiting])]
 
 
 def test_stale_change_sets_are_cleaned_up_and_fresh_ones_respected(
@@ -337,7 +395,7 @@ def test_stale_change_sets_are_cleaned_up_and_fresh_ones_respected(
     # Just made: it may belong to a deploy still waiting for its confirmation.
     code, out = cli(capsys, "deploy", path, "--endpoint-url", endpoint, "--yes")
     assert code == 1, out
-    assert "another blueprint deploy is reviewing change set blueprint-20200101000000" in out
+    assert "waiting for its confirmation (change set blueprint-20200101000000" in out
     assert pending_change_sets(endpoint) == ["blueprint-20200101000000"]
 
     monkeypatch.setattr(deployer, "STALE_AFTER", timedelta(0))  # now it counts as abandoned
@@ -378,15 +436,78 @@ def test_a_blueprint_changed_during_validation_is_not_deployed(
     from blueprint.commands import _cloud
 
     path = blueprint_file(tmp_path)
-    real_validate = _cloud.validate
+    real_check = _cloud.check_blueprint
 
-    def validate_then_edit(*args: Any, **kwargs: Any) -> Any:
-        report = real_validate(*args, **kwargs)
+    def check_then_edit(*args: Any, **kwargs: Any) -> Any:
+        checked = real_check(*args, **kwargs)
         Path(path).write_text(SEED.replace("desiredCount: 2", "desiredCount: 7"))
-        return report
+        return checked
 
-    monkeypatch.setattr(_cloud, "validate", validate_then_edit)
+    monkeypatch.setattr(_cloud, "check_blueprint", check_then_edit)
     code, out = cli(capsys, "deploy", path, "--endpoint-url", endpoint, "--yes")
     assert code == 1, out
-    assert "changed while it was being validated" in out
+    assert "changed after it was validated" in out
     assert client(endpoint, "cloudformation").list_stacks()["StackSummaries"] == []
+
+
+def test_plan_uploads_exactly_the_checked_rendering(
+    tmp_path: Path, endpoint: str, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import dataclasses
+
+    from blueprint import deploy_flow
+    from blueprint.aws import artifacts
+    from blueprint.commands import _cloud
+
+    real_check, real_upload = _cloud.check_blueprint, artifacts.upload_templates
+    real_parent = deploy_flow.parent_with_urls
+    marked: dict[str, str] = {}
+    uploaded: dict[str, str] = {}
+    parents: list[Any] = []
+
+    def check_and_mark(*args: Any, **kwargs: Any) -> Any:
+        # A rendering no fresh render would produce: only the checked one carries it.
+        checked = real_check(*args, **kwargs)
+        marked.update({name: text + "# as checked\n"
+                       for name, text in checked.rendering.texts.items()})
+        return dataclasses.replace(checked, rendering=dataclasses.replace(
+            checked.rendering, texts=marked))
+
+    def upload(aws: Any, bucket: str, owner: str, texts: dict[str, str]) -> dict[str, str]:
+        uploaded.update(texts)
+        return real_upload(aws, bucket, owner, texts)
+
+    def parent(rendering: Any, urls: dict[str, str]) -> str:
+        parents.append(rendering)
+        return real_parent(rendering, urls)
+
+    monkeypatch.setattr(_cloud, "check_blueprint", check_and_mark)
+    monkeypatch.setattr(artifacts, "upload_templates", upload)
+    monkeypatch.setattr(deploy_flow, "parent_with_urls", parent)
+    code, out = cli(capsys, "plan", blueprint_file(tmp_path), "--endpoint-url", endpoint)
+    assert code == 0, out
+    assert uploaded == {name: text for name, text in marked.items() if name != "parent.yml"}
+    assert len(parents) == 1 and parents[0].texts is marked
+
+
+@pytest.mark.parametrize("command", ["deploy", "delete"])
+def test_declining_a_confirmation_exits_4_and_changes_nothing(
+    tmp_path: Path, endpoint: str, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, command: str,
+) -> None:
+    from blueprint.commands import delete, deploy
+
+    def answer_no(question: str, *, assume_yes: bool) -> bool:
+        return False
+
+    monkeypatch.setattr(deploy, "confirm", answer_no)
+    monkeypatch.setattr(delete, "confirm", answer_no)
+    cfn = client(endpoint, "cloudformation")
+    if command == "delete":
+        cfn.create_stack(StackName=STACK, TemplateBody=_EMPTY_TEMPLATE)
+    before = _review_stack_and_its_change_sets(endpoint)
+    code, out = cli(capsys, command, blueprint_file(tmp_path), "--endpoint-url", endpoint)
+    assert code == 4, out
+    assert "Not executed" in out if command == "deploy" else "Not deleted" in out
+    assert _review_stack_and_its_change_sets(endpoint) == before
