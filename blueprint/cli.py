@@ -1,26 +1,65 @@
 """The command line: parse, dispatch, map expected failures to exit codes.
 
 Each command lives in ``blueprint.commands.<name>`` as a ``run`` function
-returning an exit code; this module only wires options to it.
+returning an exit code; this module only wires options to it. ``run_cli`` is
+the one top-level handler: every way a run can end maps to an exit code of
+``blueprint.errors`` (0 clean, 1 findings, 2 could not check, 3 internal error,
+4 declined, 130 interrupted, 141 output closed early), never to a traceback.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
 
 from blueprint import __version__
-from blueprint.errors import EXIT_CANNOT_CHECK, EXIT_INTERRUPTED, BlueprintError
+from blueprint.errors import (
+    EXIT_BROKEN_PIPE,
+    EXIT_CANNOT_CHECK,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    BlueprintError,
+)
 
+DEBUG_ENV = "BLUEPRINT_DEBUG"
 FORMAT_CHOICES = ["text", "json", "sarif", "junit", "github", "markdown"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class OutputClosed(Exception):
+    """Standard output was closed by its reader (``blueprint ... | head``)."""
+
+
+@contextlib.contextmanager
+def _output_closed_is_not_an_os_error() -> Iterator[None]:
+    # click answers an EPIPE with sys.exit(1), the "findings" code, even when it
+    # is not standalone; a distinct exception lets run_cli choose the code.
+    try:
+        yield
+    except BrokenPipeError as err:
+        raise OutputClosed from err
+
+
+class BlueprintGroup(click.Group):
+    """The command group, with a broken pipe kept away from click's own handler."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        with _output_closed_is_not_an_os_error():  # --help, --version
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _output_closed_is_not_an_os_error():
+            return super().invoke(ctx)
+
+
+@click.group(cls=BlueprintGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="blueprint")
 def cli() -> None:
     """Validate, render and deploy ECS-on-EC2 blueprints behind policy gates."""
@@ -66,14 +105,15 @@ def render_command(file: str, output_dir: str) -> int:
 
 
 def aws_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The AWS CLI's conventions, plus --local for an embedded endpoint."""
+    """The AWS CLI's conventions, plus --local for a local endpoint."""
     for option in reversed([
         click.option("--region", help="AWS region (default: from the profile, else us-east-1)."),
         click.option("--profile", help="AWS named profile."),
         click.option("--endpoint-url", help="Send AWS calls to this endpoint (e.g. a local "
                                             "`blueprint local-aws`)."),
-        click.option("--local", is_flag=True, help="Start an embedded local AWS endpoint "
-                                                   "(moto) for the duration of this command."),
+        click.option("--local", is_flag=True, help="Start a local AWS endpoint (moto, in a "
+                                                   "child process) for the duration of this "
+                                                   "command; needs blueprint[local]."),
     ]):
         command = option(command)
     return command
@@ -149,9 +189,12 @@ def delete_command(file: str, assume_yes: bool, **aws: Any) -> int:
 
 @cli.command("local-aws")
 @click.option("--port", default=4566, show_default=True, type=click.IntRange(0, 65535),
-              help="Port on 127.0.0.1.")
+              help="Port on 127.0.0.1 (0: a free one, printed at start).")
 def local_aws_command(port: int) -> int:
-    """Run a local AWS endpoint (moto with blueprint's fidelity fixes) until stopped."""
+    """Run a local AWS endpoint (moto with blueprint's fidelity fixes) until stopped.
+
+    Needs the `local` extra: pip install 'blueprint[local]'.
+    """
     from blueprint.commands import local_aws
 
     return local_aws.run(port)
@@ -175,28 +218,58 @@ def entry() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):
-            code = code or 1
+        except BrokenPipeError:
+            code = EXIT_BROKEN_PIPE
+        except (OSError, ValueError):  # e.g. a full disk behind `> report.txt`
+            code = code or EXIT_CANNOT_CHECK
     os._exit(code)
 
 
 def run_cli(group: Callable[..., Any], argv: list[str] | None) -> int:
+    """Run the command line and map every way it can end to an exit code."""
     try:
         result = group.main(args=argv, prog_name="blueprint", standalone_mode=False)  # type: ignore[attr-defined]
     except (click.exceptions.Abort, KeyboardInterrupt):
-        click.echo("interrupted", err=True)
+        _say("interrupted")
         return EXIT_INTERRUPTED
     except click.ClickException as err:
         err.show()
         return EXIT_CANNOT_CHECK
     except BlueprintError as err:
-        click.echo(f"error: {err}", err=True)
+        _say(f"error: {err}")
         return err.exit_code
-    except BrokenPipeError:
-        return 1
+    except (OutputClosed, BrokenPipeError):
+        # Like `cat` or `git log` whose reader went away: the status a shell
+        # reports for a process ended by SIGPIPE (128 + 13), and no message.
+        _debug_traceback()
+        return EXIT_BROKEN_PIPE
+    except Exception as err:  # a bug: never reported as a finding
+        _debug_traceback()
+        _say(internal_error_line(err))
+        return EXIT_INTERNAL
     if isinstance(result, int):
         return result
-    return 0
+    return EXIT_OK
+
+
+def internal_error_line(err: BaseException) -> str:
+    """The one line an unexpected exception is reported as."""
+    message = " ".join(str(err).split()) or "(no message)"
+    if len(message) > 300:
+        message = message[:297] + "..."
+    return (f"error: internal error: {type(err).__name__}: {message} "
+            f"(a bug in blueprint, please report it; {DEBUG_ENV}=1 shows the traceback)")
+
+
+def _debug_traceback() -> None:
+    if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+        _say(traceback.format_exc().rstrip())
+
+
+def _say(line: str) -> None:
+    """A line on stderr; a closed stderr must not turn an exit code into a traceback."""
+    with contextlib.suppress(OSError, ValueError):
+        click.echo(line, err=True)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,9 @@ EXIT_CANNOT_CHECK = 2  # could not check or could not act: a tool, AWS, the inpu
 EXIT_INTERNAL = 3  # a bug in blueprint: never reported as a finding
 EXIT_DECLINED = 4  # the user answered "no" to a confirmation; nothing was changed
 EXIT_INTERRUPTED = 130  # Ctrl-C
+# standard output closed by its reader (`blueprint ... | head`): 128 + SIGPIPE, as a
+# shell reports for `cat` or `git log` in the same place
+EXIT_BROKEN_PIPE = 141
 
 
 class BlueprintError(Exception):

@@ -1,11 +1,12 @@
 
 """Fidelity fixes for moto's CloudFormation, applied inside the moto server process.
 
-moto 5.2 cannot deploy blueprint's nested ECS-on-EC2 stacks as AWS would (see
-``/work/shared/research/moto-findings.md``).  Each gap is closed by one named fix
-below.  :func:`apply_fixes` applies them, and must run in the process that hosts
-the moto server *before* the first CloudFormation request (``start_local_aws``
-and ``serve_forever`` do this).
+moto 5.2 cannot deploy blueprint's nested ECS-on-EC2 stacks as AWS would.  Each
+gap is closed by one named fix, listed below; ``tests/local_aws/test_fixes.py``
+shows each gap with one test.  :func:`apply_fixes` applies them, and must run in
+the process that hosts the moto server *before* the first CloudFormation request
+(``start_in_process`` does this; ``start_local_aws`` runs that in a child process,
+so the patches never reach a process that validates).
 
 Where moto has an extension point it is used: missing resource types and the
 ECS resource handlers are new ``CloudFormationModel`` subclasses
@@ -36,7 +37,16 @@ P8     A change set's Changes omit resources modified only through changed
 P9     A stack whose deletion fails vanishes (neither listed nor DELETE_FAILED).
 P10    Route tables, NAT gateways, EIPs, internet gateways and ECS clusters are
        never deleted with their stack, so deleting the VPC stack fails.
+P11    The ``Tags`` of an ``AWS::CloudFormation::Stack`` are ignored: nested
+       stacks are created and updated without tags.
 =====  ==========================================================================
+
+What the local endpoint still does not do as AWS would (no fix closes it):
+
+- no rollback: a failed create or update stays in its ``*_FAILED`` state;
+- events are stack-level only: no per-resource ``*_IN_PROGRESS`` events;
+- a resource that fails makes ``ExecuteChangeSet`` itself fail, synchronously,
+  instead of the stack failing later.
 """
 
 from __future__ import annotations

@@ -1,10 +1,16 @@
 
-"""An in-process local AWS endpoint: moto's threaded server with blueprint's fixes.
+"""The local AWS endpoint: moto's server with blueprint's fixes, in a child process.
 
 >>> with start_local_aws() as aws:                       # doctest: +SKIP
 ...     cfn = aws.client("cloudformation")
 ...     aws.template_url("bucket", "vpc.yml")
 'http://localhost:PORT/bucket/vpc.yml'
+
+:func:`start_local_aws` runs the endpoint as ``python -m blueprint.local_aws``
+(:mod:`blueprint.local_aws.child`), so moto and its patches (a PyYAML
+constructor registered globally among them) never share a process with
+validation. :func:`start_in_process` runs it on a thread of this process: for
+the endpoint process itself, ``blueprint local-aws`` and tests of the fixes.
 
 The endpoint URL uses ``localhost``, not ``127.0.0.1``: moto reads the bucket of
 an S3 ``TemplateURL`` from the host name unless the URL contains ``localhost``
@@ -18,25 +24,31 @@ moto is imported only inside functions, so importing this module is cheap.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import os
 import signal
-import socket
 import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, Protocol
+
+from blueprint.errors import BlueprintError
 
 __all__ = [
     "DEFAULT_REGION",
     "FAKE_CREDENTIALS",
+    "LOCAL_EXTRA_HINT",
     "S3_PATH_STYLE",
     "LocalAws",
+    "LocalExtraMissing",
     "fake_aws_env",
+    "require_local_extra",
     "serve_forever",
+    "start_in_process",
     "start_local_aws",
 ]
 
@@ -49,15 +61,27 @@ FAKE_CREDENTIALS: dict[str, str] = {
 }
 #: botocore ``Config(s3=...)`` value clients of the local endpoint should use.
 S3_PATH_STYLE: dict[str, str] = {"addressing_style": "path"}
+LOCAL_EXTRA_HINT = "install blueprint's `local` extra: pip install 'blueprint[local]'"
+#: modules the endpoint imports that only the `local` extra installs
+LOCAL_EXTRA_MODULES = ("moto", "flask", "flask_cors")
 
 logger = logging.getLogger(__name__)
 
 
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+class LocalExtraMissing(BlueprintError):
+    """The local endpoint needs moto, which a plain install leaves out."""
+
+    def __init__(self, module: str) -> None:
+        super().__init__(f"the local AWS endpoint needs {module}, which is not installed",
+                         hint=LOCAL_EXTRA_HINT)
+
+
+def require_local_extra() -> None:
+    """Raise :class:`LocalExtraMissing` unless the `local` extra is installed
+    (looked up, not imported: the caller may not be the endpoint's process)."""
+    for module in LOCAL_EXTRA_MODULES:
+        if importlib.util.find_spec(module) is None:
+            raise LocalExtraMissing(module)
 
 
 @contextlib.contextmanager
@@ -74,14 +98,21 @@ def fake_aws_env(region: str = DEFAULT_REGION) -> Iterator[None]:
             os.environ.pop(key, None)
 
 
-class LocalAws:
-    """A running local AWS endpoint (moto server thread with fixes applied)."""
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
 
-    def __init__(self, server: Any, host: str, port: int, region: str = DEFAULT_REGION):
+
+class LocalAws:
+    """A running local AWS endpoint: a child process or a server thread of this one."""
+
+    def __init__(self, server: Stoppable, host: str, port: int, region: str = DEFAULT_REGION,
+                 *, pid: int | None = None):
         self._server = server
         self.host = host
         self.port = port
         self.region = region
+        #: the process serving the endpoint (this one for :func:`start_in_process`)
+        self.pid = os.getpid() if pid is None else pid
         self.started_seconds: float = 0.0
         self._stopped = False
 
@@ -137,37 +168,107 @@ class LocalAws:
         self.stop()
 
     def __repr__(self) -> str:
-        return f"LocalAws(endpoint_url={self.endpoint_url!r})"
+        return f"LocalAws(endpoint_url={self.endpoint_url!r}, pid={self.pid})"
 
 
-def start_local_aws(port: int = 0, host: str = "127.0.0.1", *, verbose: bool = False) -> LocalAws:
-    """Apply the fixes and start moto's threaded server on ``host:port``.
+def start_local_aws(port: int = 0, host: str = "127.0.0.1", *, verbose: bool = False,
+                    timeout: float | None = None) -> LocalAws:
+    """Start the endpoint in a child process (``python -m blueprint.local_aws``).
 
-    ``port=0`` picks a free port. Returns once the server accepts connections.
+    ``port=0`` picks a free port. Returns once the endpoint accepts connections;
+    ``stop()`` (or leaving the ``with`` block) ends the child. A child that cannot
+    start is a :class:`~blueprint.errors.BlueprintError` with its stderr's tail.
     """
-    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from blueprint.local_aws.child import DEFAULT_START_TIMEOUT_SECONDS, start_child
 
+    return start_child(port, host, verbose=verbose,
+                       timeout=DEFAULT_START_TIMEOUT_SECONDS if timeout is None else timeout)
+
+
+class _MotoThread:
+    """moto's WSGI app on a werkzeug server thread.
+
+    Not moto's ``ThreadedMotoServer``: that binds on its thread and, when the
+    port is taken, waits forever; here binding fails in the caller, and ``stop``
+    releases the port.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        self._server = make_server(host, port, DomainDispatcherApplication(create_backend_app),
+                                   threaded=True, request_handler=MotoRequestHandler)
+        self.port: int = self._server.port
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        name="blueprint-local-aws", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join()
+        self._server.server_close()
+
+
+def start_in_process(port: int = 0, host: str = "127.0.0.1", *,
+                     verbose: bool = False) -> LocalAws:
+    """Apply the fixes to moto in THIS process and serve it on a thread.
+
+    For the endpoint's own process and for tests of the fixes: a process that
+    validates must use :func:`start_local_aws`. ``port=0`` picks a free port.
+    """
+    require_local_extra()
     from blueprint.local_aws.fixes import apply_fixes
 
     started = time.perf_counter()
     apply_fixes()
     if not verbose:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    if port == 0:
-        port = _free_port(host)
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=verbose)
-    server.start()
-    actual_port = server.get_host_and_port()[1]
-    local = LocalAws(server, host, actual_port)
+    try:
+        server = _MotoThread(host, port)
+    except OSError as err:
+        raise BlueprintError(f"cannot serve the local AWS endpoint on {host}:{port}: "
+                             f"{err.strerror or err}") from err
+    except SystemExit as err:  # werkzeug's answer to a port in use: print, sys.exit(1)
+        raise BlueprintError(f"cannot serve the local AWS endpoint on {host}:{port}: "
+                             "the address is in use") from err
+    local = LocalAws(server, host, server.port)
     local.started_seconds = time.perf_counter() - started
     logger.debug("local AWS on %s (started in %.2fs)", local.endpoint_url, local.started_seconds)
     return local
 
 
-def serve_forever(port: int, host: str = "127.0.0.1") -> int:
-    """Run the local endpoint until Ctrl-C or SIGTERM (``blueprint local-aws``).
+def _announce_on_stderr(local: LocalAws) -> None:
+    print(
+        f"blueprint local AWS endpoint: {local.endpoint_url} (region {local.region}); "
+        f"started in {local.started_seconds:.2f}s; Ctrl-C to stop",
+        file=sys.stderr,
+        flush=True,
+    )
 
-    Returns the process exit code (0).
+
+def _stop_at_stdin_eof(stop: threading.Event) -> None:
+    """Set ``stop`` once standard input ends: the parent that holds its other end
+    closed it, or died, so no endpoint outlives the command that started it."""
+
+    def watch() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            while sys.stdin.buffer.read(4096):
+                pass
+        stop.set()
+
+    threading.Thread(target=watch, name="blueprint-stdin-watch", daemon=True).start()
+
+
+def serve_forever(port: int, host: str = "127.0.0.1", *,
+                  announce: Callable[[LocalAws], None] = _announce_on_stderr,
+                  stop_at_stdin_eof: bool = False, verbose: bool = False) -> int:
+    """Run the endpoint in this process until Ctrl-C or SIGTERM (or, with
+    ``stop_at_stdin_eof``, until standard input ends). Returns the exit code (0).
     """
     for key, value in {**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": DEFAULT_REGION}.items():
         os.environ.setdefault(key, value)
@@ -180,20 +281,19 @@ def serve_forever(port: int, host: str = "127.0.0.1") -> int:
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, _on_signal)
-    local = start_local_aws(port=port, host=host)
-    print(
-        f"blueprint local AWS endpoint: {local.endpoint_url} (region {local.region}); "
-        f"started in {local.started_seconds:.2f}s; Ctrl-C to stop",
-        file=sys.stderr,
-        flush=True,
-    )
     try:
-        while not stop.wait(0.5):
+        local = start_in_process(port=port, host=host, verbose=verbose)
+        try:
+            announce(local)
+            if stop_at_stdin_eof:
+                _stop_at_stdin_eof(stop)
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
             pass
-    except KeyboardInterrupt:
-        pass
+        finally:
+            local.stop()
     finally:
-        local.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0

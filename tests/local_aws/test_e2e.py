@@ -3,6 +3,7 @@ with the deployed state checked through the ECS, EC2 and ELBv2 APIs."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -146,9 +147,9 @@ def test_nested_deploy_update_delete(aws: LocalAws, cfn: Any) -> None:
 
     # --- UPDATE change set: DesiredCount 2 -> 3 ------------------------------------------
     started = time.perf_counter()
-    update = run_change_set(
-        cfn, "demo", parent.replace("DesiredCount: 2", "DesiredCount: 3"), "UPDATE", "update-1"
-    )
+    updated, replaced = re.subn(r"DesiredCount: '?2'?\n", "DesiredCount: '3'\n", parent)
+    assert replaced == 1, "the fixture's parent no longer passes DesiredCount 2"
+    update = run_change_set(cfn, "demo", updated, "UPDATE", "update-1")
     TIMINGS["nested update, create+execute change set (s)"] = time.perf_counter() - started
     assert [
         (c["ResourceChange"]["Action"], c["ResourceChange"]["LogicalResourceId"])

@@ -1,4 +1,9 @@
-"""One test per fidelity fix (blueprint.local_aws.fixes), each showing the gap it closes."""
+"""One test per fidelity fix (blueprint.local_aws.fixes), each showing the gap it closes.
+
+These look into moto's backends and the patched functions, so their endpoint
+runs in the test process (``in_process_aws``); test_e2e deploys through the
+product's child-process endpoint.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,11 @@ from blueprint.local_aws import fixes
 from blueprint.local_aws.server import LocalAws
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
+
+
+@pytest.fixture
+def aws(in_process_aws: LocalAws) -> LocalAws:
+    return in_process_aws
 
 
 def cfn_backend() -> Any:
@@ -59,6 +69,12 @@ def test_registry_is_named_and_idempotent(aws: LocalAws) -> None:
     )
     assert before == after
     assert fixes.original(CloudFormationBackend, "execute_change_set") is not after[0]
+
+
+def test_the_module_table_lists_every_fix() -> None:
+    assert fixes.__doc__ is not None
+    listed = [line.split()[0] for line in fixes.__doc__.splitlines() if line[:1] == "P"]
+    assert listed == [fix.id for fix in fixes.FIXES]
 
 
 # --- P1 -----------------------------------------------------------------------------------
@@ -423,7 +439,13 @@ def test_p9_failed_delete_shows_delete_failed(aws: LocalAws, cfn: Any) -> None:
 
 def test_p10_vpc_stack_deletes_cleanly(aws: LocalAws, cfn: Any) -> None:
     ec2 = aws.client("ec2")
-    cfn.create_stack(StackName="vpc", TemplateBody=(FIXTURES / "vpc.yml").read_text())
+    template = (FIXTURES / "vpc.yml").read_text()
+    cidrs = {"VpcCidr": "10.0.0.0/16", "PublicOneCidr": "10.0.0.0/18",
+             "PublicTwoCidr": "10.0.64.0/18", "PrivateOneCidr": "10.0.128.0/18",
+             "PrivateTwoCidr": "10.0.192.0/18"}
+    parameters = [{"ParameterKey": key, "ParameterValue": value}
+                  for key, value in cidrs.items() if f"\n  {key}:\n" in template]
+    cfn.create_stack(StackName="vpc", TemplateBody=template, Parameters=parameters)
     stack_id = cfn.describe_stacks(StackName="vpc")["Stacks"][0]["StackId"]
     assert len(ec2.describe_nat_gateways()["NatGateways"]) == 2
     assert len(ec2.describe_addresses()["Addresses"]) == 2

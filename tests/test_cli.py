@@ -1,0 +1,137 @@
+"""The top-level handler: every way a run ends maps to a documented exit code.
+
+0 clean, 1 findings, 2 could not check, 3 internal error (a bug, never a finding),
+130 interrupted, 141 standard output closed early (128 + SIGPIPE).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from blueprint import cli
+from blueprint.commands import render
+from blueprint.errors import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED
+
+REPO = Path(__file__).resolve().parents[1]
+MINIMAL = str(REPO / "examples" / "minimal.blueprint.yml")
+
+
+def crash(*args: object, **kwargs: object) -> int:
+    raise RuntimeError("boom\n  with a second line")
+
+
+def test_a_crash_is_exit_3_and_one_line_without_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(cli.DEBUG_ENV, raising=False)
+    monkeypatch.setattr(render, "run", crash)
+    code = cli.main(["render", MINIMAL, "-o", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == EXIT_INTERNAL == 3
+    assert out == ""
+    assert err.count("\n") == 1, err
+    assert err.startswith("error: internal error: RuntimeError: boom with a second line")
+    assert "please report" in err and "BLUEPRINT_DEBUG=1" in err
+    assert "Traceback" not in err
+
+
+def test_blueprint_debug_shows_the_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(cli.DEBUG_ENV, "1")
+    monkeypatch.setattr(render, "run", crash)
+    code = cli.main(["render", MINIMAL, "-o", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == EXIT_INTERNAL
+    assert "Traceback (most recent call last)" in err
+    assert 'raise RuntimeError("boom' in err
+    assert err.rstrip().splitlines()[-1].startswith("error: internal error: RuntimeError")
+
+
+def test_ctrl_c_in_a_command_is_130(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*args: object, **kwargs: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(render, "run", interrupted)
+    code = cli.main(["render", MINIMAL, "-o", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == EXIT_INTERRUPTED == 130
+    assert "interrupted" in err and "Traceback" not in err
+
+
+def run_with_closed_stdout(*argv: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m blueprint ARGV`` with its stdout a pipe whose reader is gone,
+    as in ``blueprint ... | head -0``: the first write meets EPIPE."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "blueprint", *argv], stdout=write_end,
+            stderr=subprocess.PIPE, text=True, timeout=120, check=False, cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
+    finally:
+        os.close(write_end)
+
+
+@pytest.mark.parametrize("argv", [
+    pytest.param(["--help"], id="click-output"),
+    pytest.param(["validate", "--no-lint", "--no-cache", "--format", "json", MINIMAL],
+                 id="command-output"),
+])
+def test_a_closed_output_pipe_is_141_and_quiet(argv: list[str]) -> None:
+    done = run_with_closed_stdout(*argv)
+    assert done.returncode == EXIT_BROKEN_PIPE == 128 + signal.SIGPIPE, done.stderr
+    assert done.stderr == ""
+
+
+def test_a_broken_pipe_inside_a_command_is_not_a_finding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def pipe_closed(*args: object, **kwargs: object) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(render, "run", pipe_closed)
+    assert cli.main(["render", MINIMAL, "-o", str(tmp_path)]) == EXIT_BROKEN_PIPE
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_a_real_ctrl_c_is_130_without_traceback(tmp_path: Path) -> None:
+    script = textwrap.dedent("""
+        import sys, time
+        from blueprint.commands import render
+
+        def wait(*args, **kwargs):
+            print("waiting", flush=True)
+            time.sleep(60)
+
+        render.run = wait
+        sys.argv = ["blueprint", "render", sys.argv[1], "-o", sys.argv[2]]
+        from blueprint.cli import entry
+        entry()
+    """)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, MINIMAL, str(tmp_path)], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "waiting\n"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == EXIT_INTERRUPTED, err
+    assert "interrupted" in err and "Traceback" not in err
