@@ -45,8 +45,9 @@ def open_aws(options: CloudOptions) -> Iterator[Aws]:
         return
     if options.endpoint_url:
         raise BlueprintError("--local and --endpoint-url exclude each other")
-    from blueprint.local_aws.server import start_local_aws
+    from blueprint.local_aws.server import require_local_extra, start_local_aws
 
+    require_local_extra()  # before saying that an endpoint starts
     console().print("[dim]starting a local AWS endpoint (moto) for this command...[/dim]")
     with start_local_aws() as local:
         yield Aws(replace(target, endpoint_url=local.endpoint_url,
