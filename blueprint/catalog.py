@@ -51,6 +51,7 @@ SCHEMA_RULES = {
     "BP105": "Value out of range",
     "BP106": "Inconsistent settings",
     "BP107": "Instance type not on the policy allow-list",
+    "BP108": "Task does not fit its instance type",
 }
 
 

@@ -17,10 +17,26 @@ from typing import Any
 from blueprint.finding import Finding, Location, Severity, Source
 from blueprint.loader import Document, Path
 from blueprint.model import apply_defaults
-from blueprint.policy_data import allowed_instance_types
+from blueprint.policy_data import (
+    USABLE_MEMORY_FACTOR,
+    InstanceSize,
+    allowed_instance_types,
+    instance_size,
+    instance_sizes,
+)
 from blueprint.resources import blueprint_schema_path
 
 INSTANCE_TYPE_RULE = "BP107"
+TASK_FIT_RULE = "BP108"
+# CreateCapacityProvider: "The name can't be prefixed with "aws", "ecs", or "fargate"";
+# ECS applies it in any letter case (a stack named EcsCp failed, aws/aws-cdk#36584).
+# ECS documents no such prefix for service names, task families or container names.
+RESERVED_NAME_PREFIXES = ("aws", "ecs", "fargate")
+DESCRIPTION_MAX_BYTES = 1024  # CloudFormation's template Description, in UTF-8 bytes
+# "Inbound or outbound rules per security group": 60 by default, counted separately for
+# IPv4 and IPv6 rules (docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html).
+# An account may have raised it, but blueprint cannot see that: it checks the default.
+SECURITY_GROUP_RULE_QUOTA = 60
 
 
 @cache
@@ -117,7 +133,7 @@ def _report_schema_error(out: _Collector, schema: dict[str, Any], error: Any) ->
                 f"got {_short(error.instance)}", description)
     elif keyword == "pattern":
         out.add("BP104", path, f"{name} has an invalid value {_short(error.instance)}",
-                _pattern_hint(path, description))
+                _pattern_hint(path, description, error.instance))
     elif keyword == "propertyNames":
         out.add("BP104", path, f"{name}: invalid name {_short(error.instance)}",
                 "names may hold letters, digits and _ (environment variables), "
@@ -139,14 +155,24 @@ def _article(kind: Any) -> str:
     return names.get(str(kind), str(kind))
 
 
-def _pattern_hint(path: Path, description: str | None) -> str | None:
+def _pattern_hint(path: Path, description: str | None, value: Any = None) -> str | None:
     if len(path) >= 2 and path[:2] == ("service", "secrets"):
-        return ("secrets take the ARN of an SSM parameter or Secrets Manager secret "
-                "(arn:aws:ssm:REGION:ACCOUNT:parameter/NAME or "
-                "arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME), never the value itself")
+        return _secret_arn_hint(value)
     if path and path[-1] == "cidr":
         return "an IPv4 CIDR with a /16 to /24 prefix, e.g. 10.0.0.0/16"
     return description
+
+
+def _secret_arn_hint(value: Any) -> str:
+    # ECS and IAM need the complete ARN: a secret's name alone matches no ARN, as
+    # Secrets Manager appends a hyphen and 6 random characters to it.
+    if isinstance(value, str) and ":secretsmanager:" in value and ":secret:" in value:
+        return ("use the complete ARN of the secret, ending in the 6 characters Secrets "
+                "Manager appends to its name (...:secret:NAME-AbCdEf); `aws secretsmanager "
+                "describe-secret --secret-id NAME --query ARN` prints it")
+    return ("secrets take the ARN of an SSM parameter or Secrets Manager secret "
+            "(arn:aws:ssm:REGION:ACCOUNT:parameter/NAME or "
+            "arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf), never the value itself")
 
 
 CrossFieldFinding = tuple[str, Path, str, str | None]
@@ -158,11 +184,15 @@ def _cross_field(data: dict[str, Any], given: dict[str, Any]) -> Iterator[CrossF
     ``given`` is the blueprint as written, only to point at a field the
     author wrote rather than at one a default supplied.
     """
+    yield from _reserved_name(data["name"])
+    yield from _description_bytes(data.get("description"))
     yield from _instance_type(data["cluster"])
+    yield from _task_fits(data["cluster"], data["service"], given)
     yield from _capacity(data["cluster"], data["service"], given["service"])
     yield from _health_check(data["service"]["healthCheck"])
     yield from _environment_clash(data["service"])
     yield from _listener(data["loadBalancer"])
+    yield from _ingress_rule_quota(data["loadBalancer"])
     yield from _host_bits(data["network"], data["loadBalancer"])
     yield from _waiver_entries(data.get("waivers") or [])
 
@@ -175,6 +205,69 @@ def _instance_type(cluster: dict[str, Any]) -> Iterator[CrossFieldFinding]:
         yield (INSTANCE_TYPE_RULE, ("cluster", "instanceType"),
                f"instance type {instance_type!r} is not on the policy allow-list",
                f"use one of {', '.join(close or allowed[:6])} (full list: rules/data/)")
+
+
+def _reserved_name(name: str) -> Iterator[CrossFieldFinding]:
+    # The capacity provider has no Name of its own: CloudFormation names it
+    # <stack>-CapacityProvider-<random>, and the cluster stack's name starts with ``name``.
+    prefix = next((p for p in RESERVED_NAME_PREFIXES if name.lower().startswith(p)), None)
+    if prefix is not None:
+        yield ("BP104", ("name",),
+               f"name {name!r} starts with {name[:len(prefix)]!r}, a prefix ECS reserves for "
+               "capacity provider names",
+               "the capacity provider is named after the stack, and ECS rejects capacity "
+               "provider names starting with aws, ecs or fargate in any letter case: "
+               f"rename it, e.g. 'app-{name}'")
+
+
+def _description_bytes(description: str | None) -> Iterator[CrossFieldFinding]:
+    size = len(description.encode("utf-8")) if description is not None else 0
+    if size > DESCRIPTION_MAX_BYTES:
+        yield ("BP105", ("description",),
+               f"description is {size} bytes in UTF-8; CloudFormation allows at most "
+               f"{DESCRIPTION_MAX_BYTES}",
+               "shorten it: characters outside ASCII take 2 to 4 bytes each")
+
+
+def _task_fits(cluster: dict[str, Any], service: dict[str, Any],
+               given: dict[str, Any]) -> Iterator[CrossFieldFinding]:
+    instance_type = cluster["instanceType"]
+    if instance_type not in allowed_instance_types():
+        return  # BP107 says so; only allow-listed types have a known size
+    size = instance_size(instance_type)
+    cpu, memory = service["cpu"], service["memory"]
+    too_much = [field for field, wanted, has in (("cpu", cpu, size.cpu_units),
+                                                ("memory", memory, size.usable_memory_mib))
+                if wanted > has]
+    if not too_much:
+        return
+    written = [("service", field) for field in too_much if field in given["service"]]
+    if not written and "instanceType" in (given.get("cluster") or {}):
+        written = [("cluster", "instanceType")]
+    yield (TASK_FIT_RULE, written[0] if written else ("service",),
+           f"a task of {cpu} CPU units and {memory} MiB does not fit on {instance_type} "
+           f"({size.cpu_units} units, about {size.usable_memory_mib} MiB usable)",
+           _task_fit_hint(instance_type, cpu, memory))
+
+
+def _task_fit_hint(instance_type: str, cpu: int, memory: int) -> str:
+    family = instance_type.split(".", maxsplit=1)[0]
+    sizes = instance_sizes()
+    fitting = sorted(
+        (name for name in allowed_instance_types()
+         if name in sizes and cpu <= sizes[name].cpu_units
+         and memory <= sizes[name].usable_memory_mib),
+        key=lambda name: (not name.startswith(f"{family}."), _size_order(sizes[name])))
+    usable = f"{USABLE_MEMORY_FACTOR:.0%} of an instance's memory counts as usable by tasks"
+    if fitting:
+        return (f"lower service.cpu or service.memory, or use a larger instance type such as "
+                f"{fitting[0]} ({usable})")
+    return f"no allow-listed instance type is that large: lower service.cpu or service.memory " \
+           f"({usable})"
+
+
+def _size_order(size: InstanceSize) -> tuple[int, int]:
+    return size.vcpus, size.memory_mib
 
 
 def _capacity(cluster: dict[str, Any], service: dict[str, Any],
@@ -224,6 +317,34 @@ def _listener(lb: dict[str, Any]) -> Iterator[CrossFieldFinding]:
         yield ("BP106", ("loadBalancer", "port"),
                "with HTTPS, port 80 is taken by the HTTP-to-HTTPS redirect",
                "use port 443 (the default) or another port")
+
+
+def ingress_rule_counts(lb: dict[str, Any]) -> dict[int, int]:
+    """Inbound rules the load balancer's security group gets, per IP version (4, 6).
+
+    As blueprint/expander/service.py renders them: one per CIDR for the listener
+    port and, with HTTPS, one more per CIDR for the port-80 redirect listener.
+    """
+    per_cidr = 2 if lb["protocol"] == "HTTPS" else 1
+    counts: dict[int, int] = {}
+    for cidr in lb["ingressCidrs"]:
+        version = ipaddress.ip_network(cidr, strict=False).version
+        counts[version] = counts.get(version, 0) + per_cidr
+    return counts
+
+
+def _ingress_rule_quota(lb: dict[str, Any]) -> Iterator[CrossFieldFinding]:
+    per_cidr = 2 if lb["protocol"] == "HTTPS" else 1
+    for version, count in sorted(ingress_rule_counts(lb).items()):
+        if count > SECURITY_GROUP_RULE_QUOTA:
+            why = ("2 per CIDR: the HTTPS listener and the port-80 redirect"
+                   if per_cidr == 2 else "1 per CIDR")
+            yield ("BP105", ("loadBalancer", "ingressCidrs"),
+                   f"loadBalancer.ingressCidrs needs {count} inbound IPv{version} rules "
+                   f"({why}); a security group allows {SECURITY_GROUP_RULE_QUOTA} by default",
+                   f"use at most {SECURITY_GROUP_RULE_QUOTA // per_cidr} CIDRs (merge adjacent "
+                   "ranges); blueprint checks the default quota, not a raised one, and a "
+                   "prefix list would count as its maximum number of entries")
 
 
 def _host_bits(network: dict[str, Any], lb: dict[str, Any]) -> Iterator[CrossFieldFinding]:

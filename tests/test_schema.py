@@ -1,20 +1,24 @@
-"""The shipped JSON Schema and the checks around it."""
+"""The shipped JSON Schema and the cross-field checks around it."""
 
 from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
 from blueprint import schema as schema_module
+from blueprint.expander import render
 from blueprint.loader import load_text
 from blueprint.model import apply_defaults, from_data
 from blueprint.policy_data import allowed_instance_types
 from blueprint.resources import blueprint_schema_path
-from blueprint.schema import check_blueprint, load_schema
+from blueprint.schema import check_blueprint, ingress_rule_counts, load_schema
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.blueprint.yml"))
 
 MINIMAL = "blueprint: v1\nname: demo\nservice:\n  image: nginx:1.25\n"
 
@@ -32,9 +36,9 @@ def test_shipped_schema_is_a_valid_draft7_schema() -> None:
 
 
 def test_every_property_is_described_for_editors() -> None:
-    def walk(node: dict[str, object], where: str) -> list[str]:
+    def walk(node: dict[str, Any], where: str) -> list[str]:
         missing = []
-        for name, sub in (node.get("properties") or {}).items():  # type: ignore[union-attr]
+        for name, sub in (node.get("properties") or {}).items():
             if "description" not in sub:
                 missing.append(f"{where}.{name}")
             missing += walk(sub, f"{where}.{name}")
@@ -52,7 +56,7 @@ def test_defaults_are_the_seed_values() -> None:
     cluster = blueprint.cluster
     assert (cluster.instance_type, cluster.desired_capacity, cluster.max_size,
             cluster.root_volume_gib, cluster.container_insights) == ("c5.xlarge", 0, 100, 50, True)
-    assert cluster.ami == "/aws/service/ecs/optimized-ami/amazon-linux-2/recommended/image_id"
+    assert cluster.ami == "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
     service = blueprint.service
     assert (service.name, service.port, service.cpu, service.memory, service.desired_count) == (
         "web", 80, 256, 512, 2)
@@ -132,6 +136,10 @@ ALTERED_DEFAULTS = [
      "loadBalancer:\n  certificateArn: arn:aws:acm:us-east-1:123456789012:certificate/a\n"
      "  port: 80\n", "port 80 is taken"),
     (("loadBalancer", "then", "port"), 80, HTTPS, "port 80 is taken"),
+    (("service", "cpu"), 8192, "", "8192 CPU units and 512 MiB does not fit on c5.xlarge"),
+    (("service", "memory"), 8000, "", "256 CPU units and 8000 MiB does not fit on c5.xlarge"),
+    (("cluster", "instanceType"), "t3.medium", "  cpu: 4096\n",
+     "4096 CPU units and 512 MiB does not fit on t3.medium"),
 ]
 
 
@@ -187,3 +195,154 @@ def test_the_cross_field_checks_restate_no_default() -> None:
     restated = [name for name in sorted(names)
                 if f'.get("{name}",' in source or f".get('{name}'," in source]
     assert restated == []
+
+
+
+# --------------------------------------------------------------------------
+# cross-field checks of what AWS rejects although the schema admits it
+
+def located(text: str) -> set[tuple[str, str | None, str]]:
+    """(rule, blueprint field, message) of every finding, for a table of expectations."""
+    doc, problems = load_text("b.yml", text)
+    assert doc is not None, problems
+    return {(f.rule_id, f.blueprint_path, f.message) for f in check_blueprint(doc)}
+
+
+def blueprint(*, name: str = "demo", description: str | None = None, service: str = "",
+              cluster: str = "", load_balancer: str = "") -> str:
+    text = f"blueprint: v1\nname: {name}\n"
+    if description is not None:
+        text += f"description: {json.dumps(description, ensure_ascii=False)}\n"
+    text += "service:\n  image: nginx:1.25\n" + service
+    text += f"cluster:\n{cluster}" if cluster else ""
+    return text + (f"loadBalancer:\n{load_balancer}" if load_balancer else "")
+
+
+def cidrs(count: int) -> str:
+    return "  ingressCidrs: [" + ", ".join(f"10.0.{i}.0/24" for i in range(count)) + "]\n"
+
+
+HTTPS_LB = ("  protocol: HTTPS\n"
+            "  certificateArn: arn:aws:acm:us-east-1:123456789012:certificate/abc\n")
+E_ACUTE_24 = "\u00e9" * 24 + "a" * 976  # 1000 characters, 1024 bytes in UTF-8
+E_ACUTE_25 = "\u00e9" * 25 + "a" * 975  # 1000 characters, 1025 bytes
+GRINNING = "\U0001f600"  # 4 bytes in UTF-8
+
+# (case id, blueprint, expected (rule, field, message fragment); empty = valid)
+AWS_LIMITS: list[tuple[str, str, list[tuple[str, str, str]]]] = [
+    # a task fits its instance type: vCPU * 1024 units, floor(0.92 * MiB) of memory
+    ("task-exactly-fits-c5.xlarge", blueprint(service="  cpu: 4096\n  memory: 7536\n"), []),
+    ("task-one-cpu-unit-too-many", blueprint(service="  cpu: 4097\n  memory: 7536\n"),
+     [("BP108", "service.cpu", "a task of 4097 CPU units and 7536 MiB does not fit on "
+                               "c5.xlarge (4096 units, about 7536 MiB usable)")]),
+    ("task-one-MiB-too-many", blueprint(service="  memory: 7537\n"),
+     [("BP108", "service.memory", "7537 MiB does not fit on c5.xlarge")]),
+    ("task-of-the-review-probe", blueprint(service="  cpu: 16384\n  memory: 122880\n"),
+     [("BP108", "service.cpu", "a task of 16384 CPU units and 122880 MiB does not fit on "
+                               "c5.xlarge (4096 units, about 7536 MiB usable)")]),
+    ("task-fits-its-smaller-type", blueprint(cluster="  instanceType: t3.medium\n",
+                                              service="  cpu: 2048\n  memory: 3768\n"), []),
+    ("task-too-big-for-t3.medium", blueprint(cluster="  instanceType: t3.medium\n",
+                                              service="  memory: 3769\n"),
+     [("BP108", "service.memory", "does not fit on t3.medium (2048 units, about 3768 MiB")]),
+    ("task-fits-largest-r7i", blueprint(cluster="  instanceType: r7i.4xlarge\n",
+                                         service="  cpu: 16384\n  memory: 120586\n"), []),
+    ("task-with-autoscaling-nothing-else-changes", blueprint(
+        service="  cpu: 8192\n  autoscaling: {minCount: 1, maxCount: 4}\n  desiredCount: 2\n"),
+     [("BP108", "service.cpu", "8192 CPU units")]),
+    ("task-on-an-unlisted-type-is-BP107-only", blueprint(
+        cluster="  instanceType: t2.micro\n", service="  cpu: 16384\n"),
+     [("BP107", "cluster.instanceType", "not on the policy allow-list")]),
+    # names: the capacity provider is named after the stack
+    ("name-ECSorders", blueprint(name="ECSorders"),
+     [("BP104", "name", "name 'ECSorders' starts with 'ECS'")]),
+    ("name-Fargate-x", blueprint(name="Fargate-x"),
+     [("BP104", "name", "starts with 'Fargate'")]),
+    ("name-awsome-starts-with-aws", blueprint(name="awsome"),
+     [("BP104", "name", "name 'awsome' starts with 'aws'")]),
+    ("name-AwS-prod", blueprint(name="AwS-prod"), [("BP104", "name", "starts with 'AwS'")]),
+    ("name-my-ecs", blueprint(name="my-ecs"), []),
+    ("name-ec2-api", blueprint(name="ec2-api"), []),
+    # ECS documents no reserved prefix for service names, task families or containers
+    ("service-name-ecs-web", blueprint(service="  name: ecs-web\n"), []),
+    # description: CloudFormation counts bytes, the schema characters
+    ("description-1024-bytes", blueprint(description=E_ACUTE_24), []),
+    ("description-1025-bytes", blueprint(description=E_ACUTE_25),
+     [("BP105", "description", "description is 1025 bytes in UTF-8; CloudFormation allows "
+                               "at most 1024")]),
+    ("description-256-emoji", blueprint(description=GRINNING * 256), []),
+    ("description-256-emoji-and-a-letter", blueprint(description=GRINNING * 256 + "a"),
+     [("BP105", "description", "1025 bytes")]),
+    # ingress CIDRs: 60 inbound IPv4 rules per security group by default
+    ("ingress-50-cidrs-http", blueprint(load_balancer=cidrs(50)), []),
+    ("ingress-30-cidrs-https", blueprint(load_balancer=HTTPS_LB + cidrs(30)), []),
+    ("ingress-31-cidrs-https", blueprint(load_balancer=HTTPS_LB + cidrs(31)),
+     [("BP105", "loadBalancer.ingressCidrs",
+       "needs 62 inbound IPv4 rules (2 per CIDR: the HTTPS listener and the port-80 "
+       "redirect); a security group allows 60 by default")]),
+    # every problem at once: collected, each at its own field
+    ("all-at-once", blueprint(name="ecs-x", description=E_ACUTE_25,
+                              service="  memory: 9000\n", load_balancer=HTTPS_LB + cidrs(40)),
+     [("BP104", "name", "'ecs'"), ("BP105", "description", "1025 bytes"),
+      ("BP108", "service.memory", "9000 MiB"), ("BP105", "loadBalancer.ingressCidrs", "80")]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [case[1:] for case in AWS_LIMITS],
+                         ids=[case[0] for case in AWS_LIMITS])
+def test_what_aws_rejects_is_a_finding_at_its_field(
+        text: str, expected: list[tuple[str, str, str]]) -> None:
+    found = located(text)
+    assert len(found) == len(expected), found
+    for rule, field, fragment in expected:
+        assert any(r == rule and f == field and fragment in m for r, f, m in found), (
+            rule, field, fragment, found)
+
+
+def test_each_new_finding_carries_a_hint_saying_how_to_fix_it() -> None:
+    doc, _ = load_text("b.yml", blueprint(
+        name="ecs-x", description=E_ACUTE_25, service="  memory: 9000\n",
+        load_balancer=HTTPS_LB + cidrs(40)))
+    assert doc is not None
+    hints = {f.rule_id + ":" + str(f.blueprint_path): f.hint for f in check_blueprint(doc)}
+    assert "rename it" in str(hints["BP104:name"])
+    assert "shorten it" in str(hints["BP105:description"])
+    assert "c5.2xlarge" in str(hints["BP108:service.memory"])
+    assert "at most 30 CIDRs" in str(hints["BP105:loadBalancer.ingressCidrs"])
+    assert "quota" in str(hints["BP105:loadBalancer.ingressCidrs"])
+
+
+def test_the_task_fit_finding_points_at_the_written_line() -> None:
+    text = blueprint(service="  port: 8080\n  memory: 9000\n")
+    doc, _ = load_text("b.yml", text)
+    assert doc is not None
+    (finding,) = check_blueprint(doc)
+    assert (finding.line, finding.column) == (text.splitlines().index("  memory: 9000") + 1, 11)
+
+
+def test_no_instance_type_fits_the_largest_task() -> None:
+    doc, _ = load_text("b.yml", blueprint(service="  cpu: 16384\n  memory: 122880\n"))
+    assert doc is not None
+    (finding,) = check_blueprint(doc)
+    assert finding.hint is not None and "no allow-listed instance type" in finding.hint
+
+
+@pytest.mark.parametrize("protocol", ["HTTP", "HTTPS"])
+@pytest.mark.parametrize("count", [1, 7])
+def test_the_rule_count_is_what_the_expander_renders(protocol: str, count: int) -> None:
+    text = blueprint(load_balancer=(HTTPS_LB if protocol == "HTTPS" else "") + cidrs(count))
+    doc, _ = load_text("b.yml", text)
+    assert doc is not None
+    full = apply_defaults(load_schema(), doc.data)
+    rendering = render(from_data(doc.data, load_schema()))
+    group = rendering.templates["service.yml"]["Resources"]["PublicLoadBalancerSG"]
+    rendered = group["Properties"]["SecurityGroupIngress"]
+    assert all("CidrIp" in rule for rule in rendered)  # IPv4 rules only
+    assert ingress_rule_counts(full["loadBalancer"]) == {4: len(rendered)}
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_every_example_passes_the_checks(example: Path) -> None:
+    doc, problems = load_text(str(example), example.read_text(encoding="utf-8"))
+    assert doc is not None, problems
+    assert check_blueprint(doc) == []
