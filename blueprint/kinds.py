@@ -7,8 +7,11 @@ name. The findings here say why a file cannot be checked as what it is.
 
 from __future__ import annotations
 
+from typing import Any
+
 from blueprint.finding import Finding, Location, Severity, Source
-from blueprint.loader import Document, walk
+from blueprint.loader import Document, Path, walk
+from blueprint.sam import GLOBALS, SAM_TRANSFORM, declared_transforms
 
 BLUEPRINT, TEMPLATE = "blueprint", "template"
 TEMPLATE_SECTIONS = frozenset({
@@ -44,23 +47,51 @@ def template_not_blueprint(doc: Document) -> Finding:
 def template_problems(doc: Document) -> list[Finding]:
     """What makes a template uncheckable: unknown sections, and macros.
 
-    A Transform (SAM, AWS::Include, any macro) means CloudFormation deploys
-    what the macro returns, which nobody has checked: that fails closed.
+    A transform (AWS::Include, any macro) means CloudFormation deploys what
+    the macro returns, which nobody has checked: that fails closed. The SAM
+    transform is the exception: blueprint expands it itself (``blueprint.sam``),
+    and its ``Globals`` section is then a section. A template that declares any
+    other top-level transform gets no BP007: the macro may read sections of its
+    own, and BP008 already says the template cannot be checked.
     """
-    problems = [
+    declared = declared_transforms(doc.data)
+    problems = [] if any(name != SAM_TRANSFORM for name in declared) else [
         Finding(Source.LOADER, "BP007", Severity.ERROR, doc.location((key,), key=True),
                 f"{key!r} is not a CloudFormation template section",
-                f"allowed sections: {', '.join(sorted(TEMPLATE_SECTIONS))}")
-        for key in doc.data if key not in TEMPLATE_SECTIONS
+                f"allowed sections: {', '.join(sorted(_sections(declared)))}")
+        for key in doc.data if key not in _sections(declared)
     ]
-    transforms = [path for path, value in walk(doc.data)
-                  if path and (path == ("Transform",) or path[-1] == "Fn::Transform")]
-    problems += [
+    return problems + [
         Finding(Source.LOADER, "BP008", Severity.ERROR, doc.location(path, key=True),
-                "the template uses a transform (macro): what CloudFormation deploys is the "
-                "macro's output, which cannot be checked here",
+                f"the template uses {_transform_name(value)}: what CloudFormation deploys is "
+                "the macro's output, which cannot be checked here",
                 "validate the expanded template instead (e.g. from `aws cloudformation "
-                "package` / `sam build`, or the change set's processed template)")
-        for path in transforms
+                "package` / `sam build`, or the change set's processed template); only "
+                f"the SAM transform ({SAM_TRANSFORM}) is expanded here")
+        for path, value in _unexpandable_transforms(doc, declared)
     ]
-    return problems
+
+
+def _sections(declared: list[Any]) -> frozenset[str]:
+    return TEMPLATE_SECTIONS | {GLOBALS} if SAM_TRANSFORM in declared else TEMPLATE_SECTIONS
+
+
+def _unexpandable_transforms(doc: Document, declared: list[Any]) -> list[tuple[Path, Any]]:
+    """Each transform blueprint cannot expand, with where it is written."""
+    found: list[tuple[Path, Any]] = []
+    if declared and not all(name == SAM_TRANSFORM for name in declared):
+        if isinstance(doc.data["Transform"], list):
+            found += [(("Transform", index), name) for index, name in enumerate(declared)
+                      if name != SAM_TRANSFORM]
+        else:
+            found.append((("Transform",), declared[0]))
+    found += [(path, value.get("Name") if isinstance(value, dict) else value)
+              for path, value in walk(doc.data)
+              if len(path) > 1 and path[-1] == "Fn::Transform"]
+    return found
+
+
+def _transform_name(name: Any) -> str:
+    if isinstance(name, str) and name:
+        return f"the transform {name!r}"
+    return "a transform (macro)"

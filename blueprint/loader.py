@@ -8,6 +8,14 @@ root (the same path a JSON Pointer names).
 
 Every problem is returned as a ``Finding`` with a location; nothing here
 raises on bad input.
+
+A key written twice in one mapping is a BP003 finding, each repetition at its
+own line. By default such a file is refused; ``last_wins=True`` reads it as
+CloudFormation does instead (the last occurrence counts, the earlier ones are
+ignored without a word), so that the policies can still run on it and every
+other problem shows in the same run. ``Document.last_wins_text`` is then the
+text with the ignored occurrences blanked out, line for line and column for
+column, which the checkers read without tripping over the duplicate again.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from blueprint.finding import Finding, Location, Severity, Source
 
 MAX_FILE_BYTES = 1_048_576  # CloudFormation's own template limit is 1,000,000 bytes.
 MAX_NODES = 200_000  # Generous for any real template; stops alias bombs early.
+MAX_DUPLICATES = 100  # Each one costs a pass over the positions: bounded, as files are.
 
 PathPart = str | int
 Path = tuple[PathPart, ...]
@@ -83,15 +92,42 @@ class Positions:
 
 
 @dataclass(frozen=True)
+class Overridden:
+    """A key/value pair written again later in its mapping: what the reader ignores."""
+
+    start: int  # character offset of the key
+    end: int  # character offset just past the value
+    flow: bool  # in a flow mapping (JSON, `{...}`): a comma separates it from the next key
+
+
+@dataclass(frozen=True)
 class Document:
     file: str
-    data: Any
-    positions: Positions
+    data: Any  # with a duplicate key, the last occurrence (as CloudFormation reads it)
+    positions: Positions  # of the data: with a duplicate key, of its last occurrence
     text: str
+    overridden: tuple[Overridden, ...] = ()
 
     def location(self, path: Path, *, key: bool = False) -> Location:
         line, column = self.positions.of_key(path) if key else self.positions.of_value(path)
         return Location(self.file, line, column)
+
+    def last_wins_text(self) -> str:
+        """The text with every ignored duplicate blanked: same data, same lines and columns."""
+        if not self.overridden:
+            return self.text
+        chars = list(self.text)
+        for span in self.overridden:
+            for index in range(span.start, min(span.end, len(chars))):
+                if chars[index] not in "\r\n":
+                    chars[index] = " "
+            if span.flow:
+                after = span.end
+                while after < len(chars) and chars[after] in " \t\r\n":
+                    after += 1
+                if after < len(chars) and chars[after] == ",":
+                    chars[after] = " "
+        return "".join(chars)
 
 
 class _Problem(Exception):
@@ -135,8 +171,13 @@ def decode(file: str, raw: bytes) -> tuple[str | None, list[Finding]]:
     return text.removeprefix("\ufeff"), []
 
 
-def load_text(file: str, text: str) -> tuple[Document | None, list[Finding]]:
-    """Text -> a ``Document`` of plain data with positions, or findings."""
+def load_text(file: str, text: str, *,
+              last_wins: bool = False) -> tuple[Document | None, list[Finding]]:
+    """Text -> a ``Document`` of plain data with positions, or findings.
+
+    With ``last_wins`` a duplicate key does not stop the load: the document
+    comes back (read as CloudFormation reads it) together with its BP003 findings.
+    """
     # Composing builds every node before the budget below can count them; an upper
     # bound on the node count, taken first, keeps memory bounded on dense input.
     estimate = text.count(",") + text.count(": ") + text.count(":\n") + text.count("- ")
@@ -178,28 +219,34 @@ def load_text(file: str, text: str) -> tuple[Document | None, list[Finding]]:
     try:
         data = builder.build(root, ())
     except _Problem as problem:
-        return None, [_finding(file, problem.rule_id, problem.message, problem.line,
+        return None, [*builder.duplicates(file),
+                      _finding(file, problem.rule_id, problem.message, problem.line,
                                problem.column, problem.hint)]
     except RecursionError:
         return None, [_finding(file, "BP005", "document is nested too deeply")]
-    return Document(file, data, builder.positions, text), []
+    duplicates = builder.duplicates(file)
+    if duplicates and not last_wins:
+        return None, duplicates
+    return Document(file, data, builder.positions, text, tuple(builder.overridden)), duplicates
 
 
-def load_file(path: str, display_name: str | None = None) -> tuple[Document | None, list[Finding]]:
+def load_file(path: str, display_name: str | None = None, *,
+              last_wins: bool = False) -> tuple[Document | None, list[Finding]]:
     name = display_name or path
     try:
         with open(path, "rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as err:
         return None, [_finding(name, "BP001", f"cannot read file: {err.strerror or err}")]
-    return load_bytes(name, raw)
+    return load_bytes(name, raw, last_wins=last_wins)
 
 
-def load_bytes(name: str, raw: bytes) -> tuple[Document | None, list[Finding]]:
+def load_bytes(name: str, raw: bytes, *,
+               last_wins: bool = False) -> tuple[Document | None, list[Finding]]:
     text, findings = decode(name, raw)
     if text is None:
         return None, findings
-    return load_text(name, text)
+    return load_text(name, text, last_wins=last_wins)
 
 
 def _kind(node: yaml.Node) -> str:
@@ -210,10 +257,23 @@ def _kind(node: yaml.Node) -> str:
     return "scalar value"
 
 
+_DUPLICATE_HINT = ("remove all but one. CloudFormation reads the last occurrence and ignores "
+                   "the others without a word (the AWS CLI's `cloudformation package` and "
+                   "`deploy` refuse such a YAML file); the other findings here are on that "
+                   "last-wins reading")
+
+
 class _Builder:
     def __init__(self) -> None:
         self.positions = Positions()
         self._budget = MAX_NODES
+        # (message, line, column) of every repeated key, in the order written
+        self._duplicates: list[tuple[str, int, int]] = []
+        self.overridden: list[Overridden] = []
+
+    def duplicates(self, file: str) -> list[Finding]:
+        return [_finding(file, "BP003", message, line, column, _DUPLICATE_HINT)
+                for message, line, column in self._duplicates]
 
     def _spend(self, node: yaml.Node) -> None:
         self._budget -= 1
@@ -317,6 +377,7 @@ class _Builder:
 
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
         result: dict[str, Any] = {}
+        written: dict[str, tuple[yaml.Node, yaml.Node]] = {}
         for key_node, value_node in node.value:
             self._spend(key_node)
             line, column = key_node.start_mark.line + 1, key_node.start_mark.column + 1
@@ -327,15 +388,31 @@ class _Builder:
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _PLAIN_TAGS:
                 raise _Problem("BP002", "mapping keys must be plain text", line, column)
             key = str(key_node.value)
-            if key in result:
-                first = self.positions.keys.get((*path, key), (0, 0))
-                raise _Problem("BP003",
-                               f"duplicate key {key!r} (first defined on line {first[0]})",
-                               line, column, hint="remove one of the two; YAML keeps only "
-                                                  "the last, silently")
+            if key in written:
+                self._repeated(key, (*path, key), written[key], bool(node.flow_style),
+                               line, column)
+            written[key] = (key_node, value_node)
             self.positions.keys[(*path, key)] = (line, column)
             result[key] = self.build(value_node, (*path, key))
         return result
+
+    def _repeated(self, key: str, path: Path, earlier: tuple[yaml.Node, yaml.Node],
+                  flow: bool, line: int, column: int) -> None:
+        """Record a repeated key; the earlier occurrence's positions give way to the new one's."""
+        if len(self._duplicates) >= MAX_DUPLICATES:
+            raise _Problem("BP003", f"more than {MAX_DUPLICATES} duplicate keys", line, column,
+                           hint="check that this is the file you meant")
+        earlier_key, earlier_value = earlier
+        first_line = earlier_key.start_mark.line + 1
+        self._duplicates.append((
+            f"duplicate key {key!r} (also on line {first_line}): only this last one is read, "
+            f"the value on line {first_line} is ignored", line, column))
+        self.overridden.append(Overridden(earlier_key.start_mark.index,
+                                          earlier_value.end_mark.index, flow))
+        depth = len(path)
+        for table in (self.positions.values, self.positions.keys):
+            for stale in [p for p in table if p[:depth] == path]:
+                del table[stale]
 
 
 def walk(data: Any, path: Path = ()) -> Iterator[tuple[Path, Any]]:

@@ -9,12 +9,22 @@ or ``deploy`` is about to upload it:
 4. the result cache is asked, keyed by the bytes *and* the rendered texts;
 5. on a miss, cfn-guard and cfn-lint check exactly those texts (the files
    cfn-guard reads are written from them), and findings are traced back to
-   the line the user wrote; then the blueprint's waivers apply.
+   the line the user wrote; then the blueprint's waivers apply. A SAM
+   template is expanded only now (its translator is slow to load): cfn-lint
+   reads the template as written (it knows SAM), cfn-guard the expansion.
 
 ``check_blueprint`` returns the rendering of step 3 with its report, so what
-a deploy uploads is the very text that was checked. Only a checker that
-cannot run (``ToolError``) stops a run: then nothing it says could be
-trusted. Nothing here prints or exits.
+a deploy uploads is the very text that was checked.
+
+A key written twice is a BP003 error, and the file is still checked as
+CloudFormation reads it (the last occurrence counts): a template's checkers
+read its text with the ignored occurrences blanked out (same lines), a
+blueprint is schema-checked, rendered and policy-checked on that reading, so
+every other problem shows in the same run; BP003 alone keeps it from passing
+(``load_blueprint``, for render, still refuses it).
+
+Only a checker that cannot run (``ToolError``) stops a run: then nothing it
+says could be trusted. Nothing here prints or exits.
 """
 
 from __future__ import annotations
@@ -23,12 +33,12 @@ import os
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from blueprint import catalog, schema
+from blueprint import catalog, sam, schema
 from blueprint.cache import ResultCache
 from blueprint.errors import ToolError
 from blueprint.expander import Rendering, render
@@ -46,7 +56,8 @@ from blueprint.lint import LintBatch, LintMatch
 from blueprint.loader import MAX_FILE_BYTES, Document, load_bytes, load_file, load_text
 from blueprint.model import Blueprint, from_data
 from blueprint.resources import DEFAULT_REGION, blueprint_schema_path
-from blueprint.tracing import Origin, guard_finding, lint_findings
+from blueprint.sam import Expansion
+from blueprint.tracing import Origin, guard_finding, lint_findings, pointer_path
 from blueprint.waivers import WAIVER_RULES, apply_waivers
 
 
@@ -80,9 +91,13 @@ class _File:
     doc: Document | None = None
     blueprint: Blueprint | None = None
     rendering: Rendering | None = None
-    # The texts the policies check, by template name: the file's own text, or the
-    # rendering's texts (the very string objects the rendering holds).
+    # The texts the policies check, by template name: the file's own text (its
+    # last-wins reading when a key is repeated), or the rendering's texts (the very
+    # string objects the rendering holds).
     texts: dict[str, str] = field(default_factory=dict)
+    # A template: that text, loaded (the positions the checkers' findings are traced by).
+    checked: Document | None = None
+    sam: bool = False  # a SAM template: cfn-guard checks its expansion
 
 
 def load_blueprint(path: str) -> tuple[Document | None, Blueprint | None, list[Finding]]:
@@ -180,7 +195,7 @@ def _prepare(path: str) -> _File:
                                           Location(path, 1, 1),
                                           f"cannot read file: {err.strerror or err}")])
     file = _File(path, raw)
-    doc, file.findings = load_bytes(path, raw)
+    doc, file.findings = load_bytes(path, raw, last_wins=True)
     if doc is None:
         return file
     file.doc = doc
@@ -191,7 +206,7 @@ def _prepare(path: str) -> _File:
         problems = template_problems(doc)
         file.findings += problems
         if not problems:  # such a file could also break the whole cfn-guard run
-            file.texts = {Path(path).name: doc.text}
+            _prepare_template(file, doc)
     else:
         found = schema.check_blueprint(doc)
         file.findings += found
@@ -200,6 +215,24 @@ def _prepare(path: str) -> _File:
             file.rendering = render(file.blueprint)
             file.texts = dict(file.rendering.texts)
     return file
+
+
+def _prepare_template(file: _File, doc: Document) -> None:
+    """The text the checkers read: the file's, or its last-wins reading (same lines)."""
+    text = doc.last_wins_text()
+    checked: Document | None = doc
+    if text is not doc.text:
+        checked, _ = load_text(doc.file, text)
+        if checked is None or checked.data != doc.data:
+            # e.g. an ignored occurrence held an anchor used elsewhere: no faithful reading
+            file.findings.append(Finding(
+                Source.LOADER, "BP003", Severity.ERROR, doc.location(()),
+                "the policies did not run: this file cannot be read without its ignored "
+                "duplicate keys", "remove the duplicate keys, then validate again"))
+            return
+    file.checked = checked
+    file.sam = sam.is_sam(doc.data)
+    file.texts = {Path(file.path).name: text}
 
 
 def _reload(name: str, text: str) -> Document:
@@ -225,66 +258,111 @@ def _context(options: ValidateOptions, today: date) -> str:
     return "\x00".join([
         __version__, guard_identity,
         cfn_lint_version() + lint_config_files() if options.lint else "no-lint",
-        options.region, today.isoformat(),
+        options.region, today.isoformat(), sam.translator_version(),
         fingerprint_rules([p.directory for p in options.rule_packs]),
         ",".join(f"{p.directory.resolve()}:{p.mandatory}" for p in options.rule_packs),
         blueprint_schema_path().read_text(encoding="utf-8"),
     ])
 
 
-# data file handed to cfn-guard -> (its file under check, where it came from,
-# template name, the template loaded from the very text checked)
-_DataFiles = dict[str, tuple[_File, Origin, str, Document]]
+@dataclass(frozen=True)
+class _Checked:
+    """One template text under check, and how its checkers' findings are traced back."""
+
+    file: _File  # the file under check
+    origin: Origin  # where it came from
+    name: str  # the template's name
+    linted: Document  # the template loaded from the very text cfn-lint checks
+    guarded: Document | None  # what cfn-guard checks, positioned; None: it checks nothing
+    expansion: Expansion | None = None  # a SAM template's expansion (what cfn-guard checks)
 
 
 def _check_policies(files: list[_File], options: ValidateOptions, today: date) -> None:
     """cfn-guard and cfn-lint on every file's templates, then each blueprint's waivers."""
     with tempfile.TemporaryDirectory(prefix="blueprint-") as scratch:
-        data_files: _DataFiles = {}
+        checked: dict[str, _Checked] = {}
         for index, file in enumerate(files):
             out_dir = Path(scratch) / str(index)
             out_dir.mkdir()
-            if file.doc is None:  # nothing loaded, nothing to check
+            doc = file.doc
+            if doc is None:  # nothing loaded, nothing to check
                 continue
             for name, text in file.texts.items():
                 data_file = out_dir / name
-                data_file.write_text(text, encoding="utf-8")
-                # A rendered template is loaded for its positions, to trace findings back.
-                positions = file.doc if file.rendering is None else _reload(name, text)
-                data_files[str(data_file)] = (file, Origin(file.doc, file.rendering), name,
-                                              positions)
+                entry = _under_check(file, doc, name, text, options.region)
+                if entry.guarded is not None:
+                    data_file.write_text(entry.guarded.text, encoding="utf-8")
+                checked[str(data_file)] = entry
         # cfn-lint's workers fork first (before any thread exists), then cfn-guard
         # runs in its own process while they work.
-        batch = LintBatch([doc.text for *_, doc in data_files.values()],
+        batch = LintBatch([entry.linted.text for entry in checked.values()],
                           region=options.region) if options.lint else None
+        guarded = [data_file for data_file, entry in checked.items() if entry.guarded]
         with ThreadPoolExecutor(max_workers=1) as pool:
-            guard_run = pool.submit(run_guard, list(data_files), options.rule_packs)
+            guard_run = pool.submit(run_guard, guarded, options.rule_packs)
             matches = batch.results() if batch is not None else {}
             violations = guard_run.result()
     rule_index = catalog.rule_index(options.rule_packs)
-    _trace(data_files, violations, matches, rule_index)
+    _trace(checked, violations, matches, rule_index)
     for file in files:
         if file.rendering is not None and file.doc is not None:
             file.findings = _waive(file.doc, file.findings, rule_index, today)
 
 
-def _trace(data_files: _DataFiles, violations: list[GuardViolation],
+def _under_check(file: _File, doc: Document, name: str, text: str, region: str) -> _Checked:
+    """What cfn-guard and cfn-lint read of one text, and where their findings go."""
+    origin = Origin(doc, file.rendering)
+    if file.rendering is not None:
+        # A rendered template is loaded for its positions, to trace findings back.
+        rendered = _reload(name, text)
+        return _Checked(file, origin, name, rendered, rendered)
+    linted = file.checked or doc
+    if not file.sam:
+        return _Checked(file, origin, name, linted, linted)
+    # cfn-lint reads SAM itself; cfn-guard reads the expansion, positioned in the original.
+    expansion, problems = sam.expand(linted, region)
+    file.findings += problems
+    return _Checked(file, origin, name, linted,
+                    expansion.positions if expansion else None, expansion)
+
+
+def _trace(checked: dict[str, _Checked], violations: list[GuardViolation],
            matches: dict[str, tuple[LintMatch, ...]],
            rule_index: dict[str, catalog.RuleMeta]) -> None:
     """Each violation and lint match as a finding of the file the user wrote."""
     by_file: dict[str, list[GuardViolation]] = {}
     for violation in violations:
         by_file.setdefault(violation.data_file, []).append(violation)
-    for data_file, (file, origin, name, positions) in data_files.items():
-        for violation in by_file.get(data_file, []):
-            meta = rule_index.get(violation.rule)
-            mandatory = catalog.is_mandatory(violation.rule, Source.GUARD,
-                                             meta.mandatory if meta else None)
-            file.findings.append(guard_finding(origin, name, positions, violation,
-                                               mandatory=mandatory,
-                                               hint=meta.hint if meta else None))
-        if positions.text in matches:
-            file.findings += lint_findings(origin, name, positions, matches[positions.text])
+    for data_file, entry in checked.items():
+        if entry.guarded is not None:
+            _trace_guard(entry, entry.guarded, by_file.get(data_file, []), rule_index)
+        if entry.linted.text in matches:
+            entry.file.findings += lint_findings(entry.origin, entry.name, entry.linted,
+                                                 matches[entry.linted.text])
+
+
+def _trace_guard(entry: _Checked, guarded: Document, violations: list[GuardViolation],
+                 rule_index: dict[str, catalog.RuleMeta]) -> None:
+    for violation in violations:
+        meta = rule_index.get(violation.rule)
+        mandatory = catalog.is_mandatory(violation.rule, Source.GUARD,
+                                         meta.mandatory if meta else None)
+        finding = guard_finding(entry.origin, entry.name, guarded, violation,
+                                mandatory=mandatory, hint=meta.hint if meta else None)
+        if entry.expansion is not None:
+            finding = _in_expansion(finding, entry.expansion, violation)
+        entry.file.findings.append(finding)
+
+
+def _in_expansion(finding: Finding, expansion: Expansion,
+                  violation: GuardViolation) -> Finding:
+    """A finding on a SAM expansion, saying so when its resource is one SAM generated."""
+    path = pointer_path(violation.pointer)
+    if not path:
+        return replace(finding, location=sam.locate_unplaced(expansion.positions))
+    if len(path) >= 2 and path[0] == "Resources":
+        return replace(finding, message=finding.message + expansion.note(str(path[1])))
+    return finding
 
 
 def _waive(doc: Document, findings: list[Finding], index: dict[str, catalog.RuleMeta],

@@ -42,7 +42,16 @@ def test_unknown_sections_and_transforms_make_a_template_uncheckable() -> None:
     template = doc("Resources:\n  B:\n    Type: AWS::S3::Bucket\nResource: {}\n"
                    "Transform: AWS::Serverless-2016-10-31\n")
     problems = template_problems(template)
-    assert sorted((p.rule_id, p.line) for p in problems) == [("BP007", 4), ("BP008", 5)]
+    assert sorted((p.rule_id, p.line) for p in problems) == [("BP007", 4)]
+    macro = doc("Resources: {}\nTransform: [AWS::Serverless-2016-10-31, Macro]\n")
+    assert [(p.rule_id, p.line) for p in template_problems(macro)] == [("BP008", 2)]
+
+
+def test_a_sam_template_may_have_globals_and_a_macro_silences_section_findings() -> None:
+    sam_template = doc("Transform: AWS::Serverless-2016-10-31\nGlobals: {}\nResources: {}\n")
+    assert template_problems(sam_template) == []
+    macro = doc("Transform: Macro\nGlobals: {}\nOwnSection: {}\nResources: {}\n")
+    assert [p.rule_id for p in template_problems(macro)] == ["BP008"]
 
 
 def test_an_inline_fn_transform_is_found_anywhere() -> None:

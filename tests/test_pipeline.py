@@ -163,3 +163,32 @@ def test_an_unreadable_file_is_a_finding(seen: Seen, tmp_path: Path) -> None:
     assert checked.raw == b""
     assert [f.rule_id for f in checked.report.findings] == ["BP001"]
     assert checked.report.exit_code() == 1
+
+
+def test_a_sam_template_is_read_once_linted_as_written_and_guarded_expanded(
+        seen: Seen, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = copy_example(tmp_path, REPO / "tests" / "fixtures" / "seed_sam_parent.yml")
+    opened: list[str] = []
+    real_open = builtins.open
+
+    def counting_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(file) == path:
+            opened.append(path)
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    report = validate([path], ValidateOptions(use_cache=False))
+    assert report.exit_code() == 0, report.findings
+    assert opened == [path]
+    assert seen.lint_texts == [Path(path).read_text(encoding="utf-8")]  # cfn-lint reads SAM
+    [guarded] = seen.guard_texts
+    assert "AWS::CloudFormation::Stack" in guarded and "AWS::Serverless::" not in guarded
+
+
+def test_a_repeated_key_reaches_neither_checker(seen: Seen, tmp_path: Path) -> None:
+    path = tmp_path / "t.yml"
+    path.write_text("Resources:\n  B:\n    Type: AWS::SQS::Queue\n    Type: AWS::SNS::Topic\n")
+    report = validate([str(path)], ValidateOptions(use_cache=False))
+    assert [(f.rule_id, f.line) for f in report.findings] == [("BP003", 4)]
+    blanked = "Resources:\n  B:\n                         \n    Type: AWS::SNS::Topic\n"
+    assert seen.lint_texts == [blanked] and seen.guard_texts == [blanked]
