@@ -3,8 +3,11 @@
 Every broken-tool case must exit 2 with a one-line ``error: ...`` message
 naming the problem (optionally followed by ``  hint:`` lines) and no
 traceback. A broken cache must not change the answer at all. Hostile input
-(alias bombs, huge files, very long files) is refused quickly with bounded
-memory.
+(alias bombs, huge files, very long files) is refused with bounded memory.
+
+Wall-clock bounds here only tell "stopped" from "hung" (none is under 10 s, so a
+loaded machine cannot fail them); how fast hostile input is refused is measured
+in ``bench/``, not asserted.
 
 The fake cfn-guard programs are small Python scripts written into tmp_path.
 """
@@ -28,7 +31,7 @@ import pytest
 
 from blueprint.cli import main
 from blueprint.errors import ToolError
-from blueprint.loader import MAX_FILE_BYTES, load_file
+from blueprint.loader import MAX_FILE_BYTES
 from blueprint.tools import find_cfn_guard
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -224,7 +227,8 @@ def test_broken_guard_in_a_real_process(behaviour: str, fake_guard: Callable[[st
     assert_cannot_check(result.returncode, result.stderr, EXPECTED[behaviour])
 
 
-HANG_SECONDS = 20  # well past the 10 s bound below, short enough if the timeout is ignored
+HANG_SECONDS = 90  # a fake cfn-guard that hangs this long, if the timeout is ignored
+HANG_BOUND_S = 45.0  # far above a 2 s timeout on any machine, far below HANG_SECONDS
 
 
 def test_guard_hanging_is_stopped_by_the_configured_timeout(
@@ -237,7 +241,8 @@ def test_guard_hanging_is_stopped_by_the_configured_timeout(
     code, _, err = run_main(capsys, ["validate", "--no-lint", str(EXAMPLE)])
     elapsed = time.perf_counter() - start
     assert_cannot_check(code, err, r"did not finish|timed? ?out|timeout")
-    assert elapsed < 10, f"took {elapsed:.1f} s: BLUEPRINT_GUARD_TIMEOUT=2 was not applied"
+    assert elapsed < HANG_BOUND_S, \
+        f"took {elapsed:.1f} s: BLUEPRINT_GUARD_TIMEOUT=2 was not applied"
 
 
 def test_guard_hanging_with_a_child_holding_its_output(
@@ -258,7 +263,8 @@ def test_guard_hanging_with_a_child_holding_its_output(
         _kill_pid_in(pid_file)
     elapsed = time.perf_counter() - start
     assert_cannot_check(code, err, r"did not finish|timed? ?out|timeout")
-    assert elapsed < 10, f"took {elapsed:.1f} s: the timeout did not stop the process group"
+    assert elapsed < HANG_BOUND_S, \
+        f"took {elapsed:.1f} s: the timeout did not stop the process group"
 
 
 def _kill_pid_in(pid_file: Path) -> None:
@@ -434,7 +440,6 @@ def test_no_cache_flag_neither_reads_nor_writes(case: str, lint_error_template: 
 
 # ------------------------------------------------------------------- hostile input
 
-TIME_BOUND_S = 2.0
 MEMORY_BOUND_MB = 100.0
 
 
@@ -477,60 +482,44 @@ HOSTILE: dict[str, tuple[Callable[[], bytes], str]] = {
 }
 
 
-def _measure(path: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
-             ) -> tuple[int, str, float, float]:
-    """(exit code, stdout, seconds without tracing, traced peak MB in a second run)."""
-    start = time.perf_counter()
-    code, out, err = run_main(capsys, argv)
-    elapsed = time.perf_counter() - start
-    assert "Traceback" not in err
+def _run_traced(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, float]:
+    """(exit code, stdout, traced peak MB) of one run."""
     tracemalloc.start()
     try:
-        code_again, _, _ = run_main(capsys, argv)
+        code, out, err = run_main(capsys, argv)
         peak = tracemalloc.get_traced_memory()[1] / 1e6
     finally:
         tracemalloc.stop()
-    assert code_again == code
-    return code, out, elapsed, peak
+    assert "Traceback" not in err
+    return code, out, peak
 
 
-@pytest.mark.parametrize("case", list(HOSTILE))
-def test_hostile_input_refused_fast_with_bounded_memory(
+# Tracing every allocation of a 200,000-node alias expansion takes seconds: the alias
+# bombs are measured in the slow tier (test_loader.py refuses them in the default tier).
+@pytest.mark.parametrize("case", [
+    pytest.param(case, marks=pytest.mark.slow) if case.startswith("alias bomb") else case
+    for case in HOSTILE])
+def test_hostile_input_refused_with_bounded_memory(
         case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     make, rule = HOSTILE[case]
     path = tmp_path / "hostile.blueprint.yml"
     path.write_bytes(make())
-    code, out, elapsed, peak = _measure(path, ["validate", "--no-lint", str(path)], capsys)
+    code, out, peak = _run_traced(["validate", "--no-lint", str(path)], capsys)
     assert code == EXIT_FINDINGS, out
     assert rule in out, out
-    assert elapsed < TIME_BOUND_S, f"{case}: {elapsed:.2f} s"
     assert peak < MEMORY_BOUND_MB, f"{case}: traced peak {peak:.0f} MB"
-
-
-@pytest.mark.parametrize("case", ["alias bomb (sequences)", "15 MB file"])
-def test_hostile_input_loader_directly(case: str, tmp_path: Path) -> None:
-    make, rule = HOSTILE[case]
-    path = tmp_path / "hostile.yml"
-    path.write_bytes(make())
-    start = time.perf_counter()
-    doc, findings = load_file(str(path))
-    elapsed = time.perf_counter() - start
-    assert doc is None
-    assert [f.rule_id for f in findings] == [rule]
-    assert elapsed < TIME_BOUND_S
 
 
 def test_dense_document_just_under_the_size_limit(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """~340,000 tiny values in under 1 MB: refused (node budget) fast, memory bounded."""
+    """~340,000 tiny values in under 1 MB: refused (node budget), memory bounded."""
     path = tmp_path / "dense.blueprint.yml"
     path.write_text("blueprint: v1\nname: dense\nservice: {image: nginx}\nx: ["
                     + "1," * 340_000 + "1]\n")
     assert path.stat().st_size <= MAX_FILE_BYTES
-    code, out, elapsed, peak = _measure(path, ["validate", "--no-lint", str(path)], capsys)
+    code, out, peak = _run_traced(["validate", "--no-lint", str(path)], capsys)
     assert code == EXIT_FINDINGS, out
     assert "BP005" in out
-    assert elapsed < TIME_BOUND_S, f"{elapsed:.2f} s"
     assert peak < MEMORY_BOUND_MB, f"traced peak {peak:.0f} MB"
 
 
@@ -548,7 +537,7 @@ def test_400k_line_blueprint_does_not_hang(tmp_path: Path,
     code, out, err = run_main(capsys, ["validate", "--no-lint", str(path)])
     elapsed = time.perf_counter() - start
     assert "Traceback" not in err
-    assert elapsed < 10, f"{elapsed:.1f} s"
+    assert elapsed < HANG_BOUND_S, f"{elapsed:.1f} s"
     assert code == EXIT_FINDINGS, out
     assert "BP101" in out and "bogusKey" in out, out
     assert f"{path}:{LONG_LINES + 5}:" in out, out
@@ -565,7 +554,7 @@ def test_400k_line_environment_does_not_hang(tmp_path: Path,
     code, out, err = run_main(capsys, ["validate", "--no-lint", str(path)])
     elapsed = time.perf_counter() - start
     assert "Traceback" not in err
-    assert elapsed < 10, f"{elapsed:.1f} s"
+    assert elapsed < HANG_BOUND_S, f"{elapsed:.1f} s"
     assert code == EXIT_FINDINGS, out
     assert "BP001" in out, out
 
@@ -583,7 +572,7 @@ def test_guard_timeout_setting_odd_values_never_hang_or_pass(
     start = time.perf_counter()
     code, _, err = run_main(capsys, ["validate", "--no-lint", str(EXAMPLE)])
     elapsed = time.perf_counter() - start
-    assert elapsed < 10, f"BLUEPRINT_GUARD_TIMEOUT={setting!r}: took {elapsed:.1f} s"
+    assert elapsed < HANG_BOUND_S, f"BLUEPRINT_GUARD_TIMEOUT={setting!r}: took {elapsed:.1f} s"
     if setting == "":
         assert code == EXIT_OK, err
     else:

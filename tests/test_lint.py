@@ -8,6 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# cfn-lint in a fresh interpreter, its templates linted twice: several seconds.
+pytestmark = pytest.mark.slow
+
 GOLDEN = Path(__file__).parent / "golden" / "seed"
 
 SCRIPT = r"""

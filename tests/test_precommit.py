@@ -19,9 +19,9 @@ import pytest
 from blueprint.tools import find_cfn_guard
 
 ROOT = Path(__file__).resolve().parents[1]
-IGNORED = shutil.ignore_patterns(".git", ".venv", ".tox", "__pycache__", "*.pyc", ".mypy_cache",
-                                 ".ruff_cache", ".pytest_cache", ".hypothesis", "build", "dist",
-                                 "*.egg-info", "out")
+IGNORED = shutil.ignore_patterns(".git", ".venv", ".tox", ".tools", "__pycache__", "*.pyc",
+                                 ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis",
+                                 "build", "dist", "*.egg-info", "out")
 BAD_INSTANCE_TYPE = """\
 blueprint: v1
 name: gpu-api

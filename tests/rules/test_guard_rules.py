@@ -1,8 +1,13 @@
 """Tests for the CloudFormation Guard policy rules in rules/.
 
-cfn-guard is located as blueprint does: $CFN_GUARD, then PATH, then the tools directory.
-If it cannot be found these tests FAIL (they do not skip): the rules are the
-product's promise and must never go untested silently.
+cfn-guard is located and run as blueprint does (``find_cfn_guard``, ``guard_argv``), and
+a rule's name is read as the catalog reads it (``rule_index``). If cfn-guard cannot be
+found these tests FAIL (they do not skip): the rules are the product's promise and must
+never go untested silently.
+
+Templates: ``fixtures/seed`` is the hand-written seed project the rules were written
+against, ``fixtures/bad`` holds one violation each; the rendered templates are the
+goldens of every example (``tests/golden/<example>/``), never a hand-kept copy.
 """
 
 from __future__ import annotations
@@ -10,14 +15,19 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from _fixtures import golden_dir, golden_examples
 
+from blueprint.catalog import rule_index
 from blueprint.errors import ToolError
+from blueprint.guard import GUARD_FAIL, GUARD_PASS, RulePack, guard_argv
 from blueprint.tools import find_cfn_guard
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,9 +38,10 @@ ALLOW_LIST_FILE = DATA_DIR / "instance-types.yaml"
 ALLOW_LIST_KEY = "BlueprintPolicyAllowedInstanceTypes"
 CATALOG = RULES_DIR / "catalog.yaml"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+RENDERED = ("vpc.yml", "cluster.yml", "service.yml", "parent.yml")
 
-EXIT_PASS = 0
-EXIT_FAIL = 19
+EXIT_PASS = GUARD_PASS
+EXIT_FAIL = GUARD_FAIL
 
 RULE_FILES = sorted(RULES_DIR.glob("*.guard"))
 EXPECTED_RULE_FILES = {
@@ -40,9 +51,8 @@ EXPECTED_RULE_FILES = {
     "instance_types.guard": 4,
 }
 
-# Named (user-visible) rules: `rule UPPER_SNAKE_CASE` (optionally `when ...`).
-# Helpers are lower-case and/or parameterised and are not reported.
-NAMED_RULE_RE = re.compile(r"^\s*rule\s+([A-Z][A-Z0-9_]*)\b(?!\s*\()", re.MULTILINE)
+# Every rule a file defines, helpers included (which of them are reported is the
+# catalog's reading, `_named_rules` below).
 ANY_RULE_RE = re.compile(r"^\s*rule\s+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
 
 
@@ -70,12 +80,11 @@ def cfn_guard() -> str:
     return path
 
 
-def _validate(cfn_guard: str, *templates: Path) -> tuple[int, list[dict[str, Any]], str]:
-    """Run cfn-guard exactly as blueprint does; return (rc, parsed json, stderr)."""
-    argv = [cfn_guard, "validate", "-r", str(RULES_DIR), "-i", str(DATA_DIR)]
-    for t in templates:
-        argv += ["-d", str(t)]
-    argv += ["-o", "json", "-z", "-S", "none"]
+def _validate(cfn_guard: str, *templates: Path,
+              policy_data: Path = DATA_DIR) -> tuple[int, list[dict[str, Any]], str]:
+    """Run cfn-guard with blueprint's own command line; return (rc, parsed json, stderr)."""
+    argv = guard_argv(cfn_guard, [RulePack(RULES_DIR, mandatory=True)],
+                      [str(t) for t in templates], policy_data=policy_data)
     proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     reports: list[dict[str, Any]] = []
     if proc.returncode in (EXIT_PASS, EXIT_FAIL):
@@ -91,7 +100,10 @@ def _statuses(report: dict[str, Any]) -> dict[str, str]:
 
 
 def _named_rules(path: Path) -> list[str]:
-    return NAMED_RULE_RE.findall(path.read_text())
+    """The rules blueprint reports from this one file: the catalog's reading of it as a pack."""
+    with tempfile.TemporaryDirectory() as pack:
+        shutil.copy(path, pack)
+        return list(rule_index([RulePack(Path(pack), mandatory=True)]))
 
 
 def _custom_messages(node: Any) -> list[str]:
@@ -249,9 +261,16 @@ def test_seed_vpc_passes_everything(cfn_guard: str) -> None:
     assert reports[0]["not_compliant"] == []
 
 
-def test_rendered_templates_pass_everything_in_one_run(cfn_guard: str) -> None:
-    names = ["vpc.yml", "cluster.yml", "service.yml", "parent.yml"]
-    rc, reports, err = _validate(cfn_guard, *(FIXTURES / "rendered" / n for n in names))
+def test_golden_examples_exist() -> None:
+    assert {"minimal", "seed"} <= set(golden_examples())
+    for example in golden_examples():
+        assert sorted(p.name for p in golden_dir(example).glob("*.yml")) == sorted(RENDERED)
+
+
+@pytest.mark.parametrize("example", golden_examples())
+def test_rendered_templates_pass_everything_in_one_run(cfn_guard: str, example: str) -> None:
+    names = list(RENDERED)
+    rc, reports, err = _validate(cfn_guard, *(golden_dir(example) / n for n in names))
     assert rc == EXIT_PASS, err
     assert len(reports) == len(names)
     by_name = {Path(r["name"]).name: r for r in reports}
@@ -283,11 +302,17 @@ def test_rendered_templates_pass_everything_in_one_run(cfn_guard: str) -> None:
         ),
         (
             "service_public_ip_cidr_ingress.yml",
-            {"ECS_TASK_ENI_NO_PUBLIC_IP", "SERVICE_INGRESS_ONLY_FROM_LOAD_BALANCER"},
+            {"ECS_TASK_ENI_NO_PUBLIC_IP", "SERVICE_INGRESS_ONLY_FROM_LOAD_BALANCER",
+             "PUBLIC_INGRESS_ONLY_ON_LOAD_BALANCER"},
         ),
-        # review regressions: these templates used to pass every rule
-        ("service_ingress_getatt_id.yml", {"SERVICE_INGRESS_ONLY_FROM_LOAD_BALANCER"}),
-        ("taskset_open_sg.yml", {"SERVICE_INGRESS_ONLY_FROM_LOAD_BALANCER"}),
+        # review regressions: these templates used to pass every rule. Those naming a task
+        # definition by literal ARN also fail ECS_TASK_NETWORK_MODE_AWSVPC (not provable).
+        ("service_ingress_getatt_id.yml",
+         {"SERVICE_INGRESS_ONLY_FROM_LOAD_BALANCER", "PUBLIC_INGRESS_ONLY_ON_LOAD_BALANCER",
+          "ECS_TASK_NETWORK_MODE_AWSVPC"}),
+        ("taskset_open_sg.yml",
+         {"SERVICE_INGRESS_ONLY_FROM_LOAD_BALANCER", "PUBLIC_INGRESS_ONLY_ON_LOAD_BALANCER",
+          "ECS_TASK_NETWORK_MODE_AWSVPC"}),
         ("fleet_external_launch_template.yml", {"EC2_FLEET_IMDSV2_LAUNCH_TEMPLATE"}),
         ("spot_fleet_launch_specifications.yml", {"SPOT_FLEET_IMDSV2_LAUNCH_TEMPLATE"}),
         (
@@ -296,6 +321,7 @@ def test_rendered_templates_pass_everything_in_one_run(cfn_guard: str) -> None:
                 "ECS_TASK_ENI_NO_PUBLIC_IP",
                 "ECS_TASK_ENI_PRIVATE_SUBNETS",
                 "SERVICE_SECURITY_GROUPS_IN_TEMPLATE",
+                "ECS_TASK_NETWORK_MODE_AWSVPC",
             },
         ),
     ],
@@ -321,16 +347,11 @@ def test_instance_type_rule_reads_the_data_file(cfn_guard: str, tmp_path: Path) 
     data = tmp_path / "data"
     data.mkdir()
     (data / "instance-types.yaml").write_text(yaml.safe_dump({ALLOW_LIST_KEY: ["m5.large"]}))
-    proc = subprocess.run(
-        [
-            cfn_guard, "validate", "-r", str(RULES_DIR), "-i", str(data),
-            "-d", str(FIXTURES / "rendered" / "parent.yml"),
-            "-o", "json", "-z", "-S", "none",
-        ],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert proc.returncode == EXIT_FAIL, proc.stderr
-    assert _statuses(json.loads(proc.stdout)[0])["INSTANCE_TYPE_ALLOWED"] == "FAIL"
+    parent = golden_dir("minimal") / "parent.yml"
+    assert _validate(cfn_guard, parent)[0] == EXIT_PASS
+    rc, reports, err = _validate(cfn_guard, parent, policy_data=data)
+    assert rc == EXIT_FAIL, err
+    assert _statuses(reports[0])["INSTANCE_TYPE_ALLOWED"] == "FAIL"
 
 
 # --------------------------------------------------------------------------
@@ -348,9 +369,12 @@ def _allow_list() -> list[Any]:
     return data[ALLOW_LIST_KEY]
 
 
-def test_data_dir_holds_only_the_allow_list() -> None:
+def test_data_dir_holds_only_the_policy_data() -> None:
+    """cfn-guard merges every file of the folder into each template (-i): nothing else."""
     files = sorted(p.name for p in DATA_DIR.iterdir())
-    assert files == ["instance-types.yaml"], files
+    assert files == ["instance-sizes.yaml", "instance-types.yaml"], files
+    keys = [key for name in files for key in yaml.safe_load((DATA_DIR / name).read_text())]
+    assert keys == ["BlueprintInstanceSizes", ALLOW_LIST_KEY], keys
 
 
 def test_allow_list_is_well_formed() -> None:
