@@ -23,7 +23,7 @@ class Network:
 @dataclass(frozen=True)
 class Cluster:
     instance_type: str
-    desired_capacity: int
+    desired_capacity: int  # accepted, not rendered: ECS managed scaling sizes the group
     max_size: int
     ami: str
     root_volume_gib: int
@@ -66,6 +66,7 @@ class Service:
     desired_count: int
     environment: tuple[tuple[str, str], ...]
     secrets: tuple[tuple[str, str], ...]
+    secrets_kms_key_arn: str | None
     health_check: HealthCheck
     deployment: Deployment
     autoscaling: Autoscaling | None
@@ -154,6 +155,7 @@ def from_data(data: dict[str, Any], schema: dict[str, Any]) -> Blueprint:
             desired_count=svc["desiredCount"],
             environment=tuple(sorted(svc["environment"].items())),
             secrets=tuple(sorted(svc["secrets"].items())),
+            secrets_kms_key_arn=svc.get("secretsKmsKeyArn"),
             health_check=HealthCheck(hc["path"], hc["intervalSeconds"], hc["timeoutSeconds"],
                                      hc["healthyThreshold"], hc["unhealthyThreshold"]),
             deployment=Deployment(dep["maximumPercent"], dep["minimumHealthyPercent"]),

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from blueprint.expander import CHILD_STACKS, TEMPLATE_NAMES, Rendering, _build, parent, render
-from blueprint.loader import load_file
+from blueprint.loader import load_file, load_text
 from blueprint.model import Blueprint, from_data
 from blueprint.schema import check_blueprint, load_schema
 
@@ -149,3 +149,174 @@ def test_a_logical_id_built_twice_is_an_error() -> None:
     part = _build.Part("Same", {"Type": "AWS::SNS::Topic"}, "service")
     with pytest.raises(ValueError, match="Same is built twice"):
         _build.resources([part, part])
+
+
+# --- Day-two updates (issue 10): what a second deploy of an edited blueprint needs ---
+
+def _rendered(path: Path, edit: dict[str, dict[str, Any]] | None = None) -> Rendering:
+    """The example at ``path`` rendered, with ``{section: {key: value}}`` merged in first."""
+    doc, problems = load_file(str(path))
+    assert doc is not None, problems
+    data = {**doc.data}
+    for section, values in (edit or {}).items():
+        data[section] = {**data.get(section, {}), **values}
+    return render(from_data(data, load_schema()))
+
+
+def _example(prefix: str) -> Path:
+    return next(p for p in EXAMPLES if p.name.startswith(prefix))
+
+
+def _strings(node: Any, pointer: str = "") -> list[tuple[str, str]]:
+    """Every string in a document with its JSON pointer, mapping keys included."""
+    if isinstance(node, str):
+        return [(pointer, node)]
+    found: list[tuple[str, str]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += [(f"{pointer}/{key}", key), *_strings(value, f"{pointer}/{key}")]
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _strings(value, f"{pointer}/{index}")
+    return found
+
+
+def test_cluster_edits_roll_instances_of_the_same_auto_scaling_group(
+    rendering: Rendering,
+) -> None:
+    group = rendering.templates["cluster.yml"]["Resources"]["ECSAutoScalingGroup"]
+    # WillReplace made every launch template change replace the group, hence the
+    # capacity provider whose AutoScalingGroupArn is create-only.
+    assert "AutoScalingReplacingUpdate" not in group["UpdatePolicy"]
+    assert "AutoScalingRollingUpdate" not in group["UpdatePolicy"]
+    refresh = group["UpdatePolicy"]["AutoScalingInstanceRefresh"]
+    assert refresh["Strategy"] == "Rolling"
+    assert refresh["Preferences"] == {
+        "MinHealthyPercentage": 100, "MaxHealthyPercentage": 200, "InstanceWarmup": 120,
+        "SkipMatching": True, "ScaleInProtectedInstances": "Refresh"}
+    assert group["Properties"]["LaunchTemplate"]["Version"] == {
+        "Fn::GetAtt": ["ContainerInstances", "LatestVersionNumber"]}
+    provider = rendering.templates["cluster.yml"]["Resources"]["CapacityProvider"]
+    settings = provider["Properties"]["AutoScalingGroupProvider"]
+    assert settings["ManagedDraining"] == settings["ManagedTerminationProtection"] == "ENABLED"
+
+
+def test_the_auto_scaling_group_size_is_left_to_ecs_managed_scaling(
+    rendering: Rendering,
+) -> None:
+    cluster = rendering.templates["cluster.yml"]
+    assert "DesiredCapacity" not in cluster["Resources"]["ECSAutoScalingGroup"]["Properties"]
+    assert "DesiredCapacity" not in cluster["Parameters"]
+    assert "DesiredCapacity" not in (rendering.templates["parent.yml"]["Resources"]
+                                     ["ClusterStack"]["Properties"]["Parameters"])
+
+
+def test_cluster_desired_capacity_is_accepted_and_changes_no_template() -> None:
+    seed = _example("seed")
+    assert _rendered(seed, {"cluster": {"desiredCapacity": 7}}).texts == _rendered(seed).texts
+
+
+def test_an_autoscaled_service_never_sets_desired_count() -> None:
+    orders = _example("orders")
+    for count in (3, 12):
+        rendering = _rendered(orders, {"service": {"desiredCount": count}})
+        service = rendering.templates["service.yml"]
+        assert "DesiredCount" not in service["Resources"]["Service"]["Properties"]
+        assert "DesiredCount" not in service["Parameters"]
+        assert rendering.texts == _rendered(orders).texts
+
+
+def test_a_fixed_count_service_sets_desired_count() -> None:
+    rendering = _rendered(_example("seed"), {"service": {"desiredCount": 5}})
+    service = rendering.templates["service.yml"]
+    assert service["Resources"]["Service"]["Properties"]["DesiredCount"] == {"Ref": "DesiredCount"}
+    assert (rendering.templates["parent.yml"]["Resources"]["ServiceStack"]["Properties"]
+            ["Parameters"]["DesiredCount"]) == "5"
+
+
+def test_deployments_that_cannot_stabilise_fail_and_roll_back(rendering: Rendering) -> None:
+    deployment = (rendering.templates["service.yml"]["Resources"]["Service"]["Properties"]
+                  ["DeploymentConfiguration"])
+    assert deployment["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
+
+
+def test_the_default_ami_is_the_ecs_optimised_amazon_linux_2023() -> None:
+    al2023 = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
+    assert load_schema()["properties"]["cluster"]["properties"]["ami"]["default"] == al2023
+    for path in EXAMPLES:  # none pins the end-of-life Amazon Linux 2
+        passed = (_rendered(path).templates["parent.yml"]["Resources"]["ClusterStack"]
+                  ["Properties"]["Parameters"])
+        assert passed["ECSAMI"] == al2023, path.name
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name.split(".")[0])
+def test_no_partition_or_url_suffix_is_hard_coded(path: Path) -> None:
+    """ARNs name ``${AWS::Partition}``; only values the author wrote may say ``arn:aws:``.
+
+    IAM service principals stay ``<service>.amazonaws.com``: that is their name in
+    every partition, China included (``${AWS::URLSuffix}`` would be wrong there).
+    """
+    doc, _ = load_file(str(path))
+    assert doc is not None
+    authored = {text for _, text in _strings(doc.data)}
+    hard_coded = [
+        f"{name}#{pointer}: {text}"
+        for name, template in _rendered(path).templates.items()
+        for pointer, text in _strings(template)
+        if ("arn:aws:" in text or "amazonaws.com" in text) and text not in authored
+        and "/Principal/Service/" not in pointer]
+    assert hard_coded == []
+
+
+def test_secrets_under_a_customer_managed_key_may_be_decrypted_through_their_services(
+) -> None:
+    orders = _example("orders")
+    key = "arn:aws:kms:us-east-1:123456789012:key/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
+    rendering = _rendered(orders, {"service": {"secretsKmsKeyArn": key}})
+    statements = (rendering.templates["service.yml"]["Resources"]["TaskSecretsPolicy"]
+                  ["Properties"]["PolicyDocument"]["Statement"])
+    decrypt = [s for s in statements if s["Action"] == ["kms:Decrypt"]]
+    assert decrypt == [{
+        "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": key,
+        "Condition": {"StringEquals": {"kms:ViaService": [
+            {"Fn::Sub": "secretsmanager.${AWS::Region}.${AWS::URLSuffix}"},
+            {"Fn::Sub": "ssm.${AWS::Region}.${AWS::URLSuffix}"}]}}}]
+    index = statements.index(decrypt[0])
+    assert rendering.blueprint_field(
+        "service.yml", f"/Resources/TaskSecretsPolicy/Properties/PolicyDocument/Statement/"
+                       f"{index}") == "service.secretsKmsKeyArn"
+    doc, _ = load_file(str(orders))
+    assert doc is not None
+    service = {k: v for k, v in doc.data["service"].items() if k != "secretsKmsKeyArn"}
+    plain = render(from_data({**doc.data, "service": service}, load_schema()))
+    assert "kms:Decrypt" not in plain.texts["service.yml"]
+
+
+@pytest.mark.parametrize(("value", "hint"), [
+    ("arn:aws:secretsmanager:us-east-1:123456789012:secret:orders/db", "6 characters"),
+    ("orders/db", "never the value itself"),
+])
+def test_a_secrets_manager_arn_must_be_complete(value: str, hint: str) -> None:
+    doc, _ = load_text("partial.blueprint.yml", (
+        "blueprint: v1\nname: app\nservice:\n  image: nginx\n"
+        f"  secrets:\n    DB: {value}\n"))
+    assert doc is not None
+    findings = check_blueprint(doc)
+    assert [(f.rule_id, f.blueprint_path) for f in findings] == [("BP104", "service.secrets.DB")]
+    assert hint in (findings[0].hint or "")
+
+
+@pytest.mark.parametrize(("service", "field"), [
+    ("  secretsKmsKeyArn: arn:aws:kms:us-east-1:123456789012:alias/app\n"
+     "  secrets: {DB: 'arn:aws:ssm:us-east-1:123456789012:parameter/db'}\n",
+     "service.secretsKmsKeyArn"),
+    ("  secretsKmsKeyArn: arn:aws:kms:us-east-1:123456789012:key/"
+     "mrk-1a2b3c4d5e6f4a7b8c9d0e1f2a3b4c5d\n", "service"),
+    ("  secretsKmsKeyArn: arn:aws:kms:us-east-1:123456789012:key/"
+     "mrk-1a2b3c4d5e6f4a7b8c9d0e1f2a3b4c5d\n  secrets: {}\n", "service.secrets"),
+])
+def test_a_secrets_key_is_a_key_arn_and_needs_secrets(service: str, field: str) -> None:
+    doc, _ = load_text("kms.blueprint.yml",
+                       "blueprint: v1\nname: app\nservice:\n  image: nginx\n" + service)
+    assert doc is not None
+    assert [(f.rule_id, f.blueprint_path) for f in check_blueprint(doc)] == [("BP104", field)]

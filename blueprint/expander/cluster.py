@@ -22,6 +22,26 @@ from blueprint.policy_data import allowed_instance_types
 SECTION = "cluster"
 LAMBDA_RUNTIME = "nodejs22.x"  # the seed's nodejs20.x can no longer be created
 
+# A new launch template version (instance type, AMI, root volume) rolls the
+# hosts of the same Auto Scaling group; the seed's `AutoScalingReplacingUpdate:
+# WillReplace` replaced the group, hence the capacity provider (its
+# AutoScalingGroupArn is create-only), which ECS refuses while tasks use it.
+_INSTANCE_REFRESH = {
+    "Strategy": "Rolling",
+    "Preferences": {
+        # Launch before terminate: capacity never drops below what runs now.
+        "MinHealthyPercentage": 100,
+        "MaxHealthyPercentage": 200,
+        # Time for the ECS agent to register before the next old host drains.
+        "InstanceWarmup": 120,
+        "SkipMatching": True,
+        # Hosts running tasks are scale-in protected (managed termination
+        # protection); the default, Wait, would stall the refresh for an hour
+        # and fail it. Managed draining moves their tasks off first.
+        "ScaleInProtectedInstances": "Refresh",
+    },
+}
+
 
 def build(bp: Blueprint) -> ChildStack:
     return ChildStack(
@@ -53,9 +73,6 @@ def _parameters(cluster: Cluster) -> tuple[Parameter, ...]:
             "Description": "EC2 instance type of the container hosts",
             # Exactly the policy allow-list (rules/data/), never wider.
             "AllowedValues": list(allowed_instance_types())}),
-        setting("DesiredCapacity", "cluster.desiredCapacity", cluster.desired_capacity, {
-            "Type": "Number", "Default": 0, "MinValue": 0,
-            "Description": "Number of EC2 instances to launch in the cluster"}),
         setting("MaxSize", "cluster.maxSize", cluster.max_size, {
             "Type": "Number", "Default": 100, "MinValue": 1,
             "Description": "Most EC2 instances the cluster may launch"}),
@@ -84,7 +101,13 @@ def _part(logical_id: str, resource: dict[str, Any],
 
 
 def _assume(service: str) -> dict[str, Any]:
+    # Service principals are `<service>.amazonaws.com` in every partition, China
+    # included; `${AWS::URLSuffix}` (amazonaws.com.cn there) would be wrong.
     return {"Effect": "Allow", "Action": ["sts:AssumeRole"], "Principal": {"Service": [service]}}
+
+
+def _managed_policy(name: str) -> dict[str, str]:
+    return sub(f"arn:${{AWS::Partition}}:iam::aws:policy/{name}")
 
 
 def _cluster() -> Part:
@@ -104,10 +127,12 @@ def _auto_scaling_group() -> Part:
                 "Version": get_att("ContainerInstances", "LatestVersionNumber")},
             "MinSize": "0",
             "MaxSize": ref("MaxSize"),
-            "DesiredCapacity": ref("DesiredCapacity"),
-            "NewInstancesProtectedFromScaleIn": True,
+            # No DesiredCapacity: the group starts at MinSize and ECS managed
+            # scaling owns its size; a DesiredCapacity would reset it on every
+            # update (cluster.desiredCapacity is accepted but not rendered).
+            "NewInstancesProtectedFromScaleIn": True,  # for managed termination protection
         },
-        "UpdatePolicy": {"AutoScalingReplacingUpdate": {"WillReplace": True}},
+        "UpdatePolicy": {"AutoScalingInstanceRefresh": _INSTANCE_REFRESH},
     })
 
 
@@ -153,11 +178,12 @@ def _asg_destroyer() -> list[Part]:
     role = {"Type": "AWS::IAM::Role", "Properties": {
         "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [
             _assume("lambda.amazonaws.com")]},
-        "ManagedPolicyArns": ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
+        "ManagedPolicyArns": [_managed_policy("service-role/AWSLambdaBasicExecutionRole")],
         "Policies": [{"PolicyName": "allow-to-delete-autoscaling-group", "PolicyDocument": {
             "Version": "2012-10-17", "Statement": [{
                 "Effect": "Allow", "Action": "autoscaling:DeleteAutoScalingGroup",
-                "Resource": sub("arn:aws:autoscaling:${AWS::Region}:${AWS::AccountId}:"
+                "Resource": sub("arn:${AWS::Partition}:autoscaling:${AWS::Region}:"
+                                "${AWS::AccountId}:"
                                 "autoScalingGroup:*:autoScalingGroupName/"
                                 "${ECSAutoScalingGroup}")}]}}]}}
     custom = {"Type": "Custom::AsgDestroyer", "DependsOn": ["CapacityProviderAssociation"],
@@ -200,7 +226,7 @@ def _instance_role() -> Part:
             _assume("ec2.amazonaws.com")]},
         "Path": "/",
         "ManagedPolicyArns": [
-            "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"]}})
+            _managed_policy("service-role/AmazonEC2ContainerServiceforEC2Role")]}})
 
 
 def _task_execution_role() -> Part:
@@ -209,8 +235,8 @@ def _task_execution_role() -> Part:
             **_assume("ecs-tasks.amazonaws.com"),
             "Condition": {
                 "ArnLike": {"aws:SourceArn": sub(
-                    "arn:aws:ecs:${AWS::Region}:${AWS::AccountId}:*")},
+                    "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:*")},
                 "StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")}}}]},
         "Path": "/",
         "ManagedPolicyArns": [
-            "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"]}})
+            _managed_policy("service-role/AmazonECSTaskExecutionRolePolicy")]}})

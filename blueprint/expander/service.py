@@ -28,7 +28,7 @@ def build(bp: Blueprint) -> ChildStack:
                     "reachable from the internet only through a public load balancer",
         section=SECTION,
         parameters=(*_wired_parameters(), *_settings(svc, lb)),
-        parts=(_task_definition(svc), _service(lb), _service_security_group(), _target_group(),
+        parts=(_task_definition(svc), _service(svc, lb), _service_security_group(), _target_group(),
                _load_balancer_security_group(lb), _load_balancer(), _listener(lb),
                _service_ingress(), _log_group(), *_https_redirect(lb), *_secrets_policy(svc),
                *_autoscaling(svc)),
@@ -69,8 +69,10 @@ def _settings(svc: Service, lb: LoadBalancer) -> list[Parameter]:
         _number("ContainerCpu", "service.cpu", svc.cpu, "CPU units (1024 = one vCPU)"),
         _number("ContainerMemory", "service.memory", svc.memory, "Memory in MiB"),
         _number("ContainerPort", "service.port", svc.port, "Port the container listens on"),
-        _number("DesiredCount", "service.desiredCount", svc.desired_count,
-                "How many copies of the task to run"),
+        # Autoscaled, the count is not the blueprint's to set (see _service_properties).
+        *([] if svc.autoscaling else [_number("DesiredCount", "service.desiredCount",
+                                              svc.desired_count,
+                                              "How many copies of the task to run")]),
         _string("HealthCheckPath", "service.healthCheck.path", hc.path,
                 "Path the load balancer checks"),
         _number("HealthCheckIntervalSeconds", "service.healthCheck.intervalSeconds",
@@ -146,10 +148,20 @@ def _task_definition(svc: Service) -> Part:
     return Part("TaskDefinition", resource, "service", tuple(details))
 
 
-def _service(lb: LoadBalancer) -> Part:
+def _service(svc: Service, lb: LoadBalancer) -> Part:
     # The target group must be attached to the load balancer first.
     listeners = ["PublicLoadBalancerListener", *(["HttpRedirectListener"] if lb.https else [])]
-    return Part("Service", {"Type": "AWS::ECS::Service", "DependsOn": listeners, "Properties": {
+    return Part("Service", {"Type": "AWS::ECS::Service", "DependsOn": listeners,
+                            "Properties": _service_properties(svc)}, "service")
+
+
+def _service_properties(svc: Service) -> dict[str, Any]:
+    # Autoscaled, the service has no DesiredCount: CloudFormation then leaves the
+    # running count to Application Auto Scaling on every update (an absent count
+    # is omitted from UpdateService); on create ECS starts one task and
+    # registering the scalable target raises it to minCount.
+    count = {} if svc.autoscaling else {"DesiredCount": ref("DesiredCount")}
+    return {
         "ServiceName": ref("ServiceName"),
         "Cluster": ref("ClusterName"),
         "PlacementStrategies": [
@@ -164,12 +176,16 @@ def _service(lb: LoadBalancer) -> Part:
             "Subnets": ref("PrivateSubnetIds")}},
         "DeploymentConfiguration": {
             "MaximumPercent": ref("DeploymentMaximumPercent"),
-            "MinimumHealthyPercent": ref("DeploymentMinimumHealthyPercent")},
-        "DesiredCount": ref("DesiredCount"),
+            "MinimumHealthyPercent": ref("DeploymentMinimumHealthyPercent"),
+            # A deployment that cannot reach a steady state (a task that never
+            # starts, a wrong image tag) fails and rolls back instead of waiting
+            # for CloudFormation's own timeout.
+            "DeploymentCircuitBreaker": {"Enable": True, "Rollback": True}},
+        **count,
         "TaskDefinition": ref("TaskDefinition"),
         "LoadBalancers": [{"ContainerName": ref("ServiceName"),
                            "ContainerPort": ref("ContainerPort"),
-                           "TargetGroupArn": ref("ServiceTargetGroup")}]}}, "service")
+                           "TargetGroupArn": ref("ServiceTargetGroup")}]}
 
 
 def _service_security_group() -> Part:
@@ -266,11 +282,18 @@ def _https_redirect(lb: LoadBalancer) -> list[Part]:
 def _secrets_policy(svc: Service) -> list[Part]:
     if not svc.secrets:
         return []
+    arns = [arn for _, arn in svc.secrets]
+    statements = _secret_statements(arns)
+    details: tuple[tuple[str, str], ...] = ()
+    if svc.secrets_kms_key_arn:
+        details = ((f"/Properties/PolicyDocument/Statement/{len(statements)}",
+                    "service.secretsKmsKeyArn"),)
+        statements.append(_decrypt_statement(svc.secrets_kms_key_arn, arns))
     return [Part("TaskSecretsPolicy", {"Type": "AWS::IAM::Policy", "Properties": {
         "PolicyName": "read-task-secrets",
         "Roles": [ref("ECSTaskExecutionRole")],
-        "PolicyDocument": {"Version": "2012-10-17", "Statement": _secret_statements(
-            [arn for _, arn in svc.secrets])}}}, "service.secrets")]
+        "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}},
+        "service.secrets", details)]
 
 
 def _secret_statements(arns: list[str]) -> list[dict[str, Any]]:
@@ -284,6 +307,15 @@ def _secret_statements(arns: list[str]) -> list[dict[str, Any]]:
         statements.append({"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
                            "Resource": secrets_manager})
     return statements
+
+
+def _decrypt_statement(key_arn: str, arns: list[str]) -> dict[str, Any]:
+    """Decrypt with the secrets' customer managed key, only on behalf of the services
+    that hold them, in the stack's region (never a direct kms:Decrypt by the role)."""
+    services = sorted({"ssm" if ":ssm:" in arn else "secretsmanager" for arn in arns})
+    return {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": key_arn,
+            "Condition": {"StringEquals": {"kms:ViaService": [
+                sub(f"{service}.${{AWS::Region}}.${{AWS::URLSuffix}}") for service in services]}}}
 
 
 def _autoscaling(svc: Service) -> list[Part]:
