@@ -188,7 +188,7 @@ def _cross_field(data: dict[str, Any], given: dict[str, Any]) -> Iterator[CrossF
     yield from _description_bytes(data.get("description"))
     yield from _instance_type(data["cluster"])
     yield from _task_fits(data["cluster"], data["service"], given)
-    yield from _capacity(data["cluster"], data["service"], given["service"])
+    yield from _capacity(data["cluster"], data["service"])
     yield from _health_check(data["service"]["healthCheck"])
     yield from _environment_clash(data["service"])
     yield from _listener(data["loadBalancer"])
@@ -270,8 +270,7 @@ def _size_order(size: InstanceSize) -> tuple[int, int]:
     return size.vcpus, size.memory_mib
 
 
-def _capacity(cluster: dict[str, Any], service: dict[str, Any],
-              given_service: dict[str, Any]) -> Iterator[CrossFieldFinding]:
+def _capacity(cluster: dict[str, Any], service: dict[str, Any]) -> Iterator[CrossFieldFinding]:
     desired, max_size = cluster["desiredCapacity"], cluster["maxSize"]
     if max_size < desired:
         yield ("BP106", ("cluster", "maxSize"),
@@ -280,17 +279,13 @@ def _capacity(cluster: dict[str, Any], service: dict[str, Any],
     scaling = service.get("autoscaling")
     if scaling is None:
         return
-    low, high, count = scaling["minCount"], scaling["maxCount"], service["desiredCount"]
+    # desiredCount is not rendered for an autoscaled service (CloudFormation would reset the
+    # running count on every update), so it is not compared with the range either.
+    low, high = scaling["minCount"], scaling["maxCount"]
     if low > high:
         yield ("BP106", ("service", "autoscaling", "minCount"),
                f"autoscaling.minCount ({low}) is greater than maxCount ({high})",
                "swap them or raise maxCount")
-    elif not low <= count <= high:
-        yield ("BP106", ("service", "desiredCount") if "desiredCount" in given_service
-               else ("service",),
-               f"service.desiredCount ({count}) is outside autoscaling "
-               f"minCount..maxCount ({low}..{high})",
-               "set desiredCount within the autoscaling range")
 
 
 def _health_check(health: dict[str, Any]) -> Iterator[CrossFieldFinding]:

@@ -32,6 +32,12 @@ SLOW_TESTS = (
     # plain cfn-lint over every golden, seconds each; the default tier lints the same
     # renderings through `blueprint validate` (test_validate: every example is clean)
     "test_golden.py::test_goldens_pass_cfn_lint",
+    # imports moto's EC2 data to cross-check the instance sizes
+    "test_policy_data.py::test_sizes_match_ec2_as_moto_records_it",
+    # several processes racing on one cache entry
+    "test_cache.py::test_concurrent_processes_never_see_a_partial_entry",
+    # a whole validate run in a subprocess, checked against the SARIF schema
+    "formatters/test_sarif.py::test_a_real_validate_run_is_valid_sarif",
 )
 # Fixtures that start a server: any test needing one (directly or not) is slow.
 SLOW_FIXTURES = frozenset({"local_aws_server"})

@@ -32,7 +32,7 @@ from blueprint.expander import CHILD_STACKS, render
 from blueprint.guard import run_guard
 from blueprint.loader import load_text
 from blueprint.model import from_data
-from blueprint.policy_data import allowed_instance_types
+from blueprint.policy_data import allowed_instance_types, instance_size
 from blueprint.schema import check_blueprint, load_schema
 
 SCHEMA = load_schema()
@@ -53,6 +53,13 @@ def _repair(data: dict[str, Any], instance_type: str) -> dict[str, Any]:
         scaling["minCount"], scaling["maxCount"] = low, max(high, 1)
         service["desiredCount"] = min(max(service.get("desiredCount", 2), low),
                                       scaling["maxCount"])
+    size = instance_size(instance_type)
+    service["cpu"] = min(service.get("cpu", 256), size.cpu_units)
+    service["memory"] = min(service.get("memory", 512), size.usable_memory_mib)
+    if data["name"].lower().startswith(("aws", "ecs", "fargate")):
+        data["name"] = "x" + data["name"][:63]
+    if "description" in data:
+        data["description"] = data["description"].encode()[:1024].decode("utf-8", "ignore")
     health = service.get("healthCheck")
     if health is not None and health.get("timeoutSeconds", 5) >= health.get("intervalSeconds", 6):
         health["timeoutSeconds"] = 2
@@ -69,8 +76,11 @@ def _repair(data: dict[str, Any], instance_type: str) -> dict[str, Any]:
                 str(ipaddress.ip_network(c, strict=False)) for c in lb["ingressCidrs"]))
         if lb.get("protocol", "HTTP") == "HTTP":
             lb.pop("certificateArn", None)
-        elif lb.get("port") == 80:
-            lb["port"] = 443
+        else:
+            if lb.get("port") == 80:
+                lb["port"] = 443
+            # two rules per CIDR with HTTPS (listener and redirect): the 60-rule quota
+            lb["ingressCidrs"] = lb.get("ingressCidrs", ["0.0.0.0/0"])[:30]
     return data
 
 

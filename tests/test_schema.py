@@ -98,7 +98,6 @@ def test_every_error_is_collected_not_just_the_first() -> None:
 @pytest.mark.parametrize(("extra", "rule", "needle"), [
     ("cluster:\n  desiredCapacity: 9\n  maxSize: 3\n", "BP106", "maxSize"),
     ("  autoscaling: {minCount: 4, maxCount: 2}\n", "BP106", "minCount"),
-    ("  autoscaling: {minCount: 3, maxCount: 5}\n", "BP106", "desiredCount"),
     ("  healthCheck: {intervalSeconds: 5, timeoutSeconds: 5}\n", "BP106", "timeoutSeconds"),
     ("  environment: {DB: x}\n  secrets: {DB: 'arn:aws:ssm:us-east-1:123456789012:parameter/db'}\n",
      "BP106", "both"),
@@ -128,8 +127,6 @@ ALTERED_DEFAULTS = [
     (("cluster", "instanceType"), "t2.micro", "", "'t2.micro' is not on the policy"),
     (("cluster", "desiredCapacity"), 7, "cluster:\n  maxSize: 3\n", "desiredCapacity (7)"),
     (("cluster", "maxSize"), 1, "cluster:\n  desiredCapacity: 3\n", "maxSize (1)"),
-    (("service", "desiredCount"), 9, "  autoscaling: {minCount: 3, maxCount: 5}\n",
-     "desiredCount (9)"),
     (("service", "healthCheck", "intervalSeconds"), 4, "", "intervalSeconds (4)"),
     (("service", "healthCheck", "timeoutSeconds"), 30, "", "timeoutSeconds (30)"),
     (("loadBalancer", "protocol"), "HTTPS",
@@ -190,7 +187,7 @@ def test_the_cross_field_checks_restate_no_default() -> None:
         return names
 
     names = defaulted(load_schema())
-    assert {"desiredCount", "port", "protocol", "intervalSeconds"} <= names
+    assert {"maxSize", "port", "protocol", "intervalSeconds"} <= names
     source = inspect.getsource(schema_module)
     restated = [name for name in sorted(names)
                 if f'.get("{name}",' in source or f".get('{name}'," in source]
@@ -346,3 +343,11 @@ def test_every_example_passes_the_checks(example: Path) -> None:
     doc, problems = load_text(str(example), example.read_text(encoding="utf-8"))
     assert doc is not None, problems
     assert check_blueprint(doc) == []
+
+
+def test_an_autoscaled_service_ignores_desired_count() -> None:
+    """desiredCount is not rendered when autoscaling is set, so a default (2) below
+    minCount, or a written value outside the range, is no error."""
+    assert findings(MINIMAL + "  autoscaling: {minCount: 6, maxCount: 30}\n") == []
+    assert findings(MINIMAL + "  desiredCount: 1\n  autoscaling: {minCount: 3, maxCount: 5}\n") \
+        == []
