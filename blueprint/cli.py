@@ -104,10 +104,40 @@ def render_command(file: str, output_dir: str) -> int:
     return render.run(file, output_dir)
 
 
+# blueprint.commands.diff.FORMATS, spelled out so that `--help` imports nothing heavy.
+DIFF_FORMATS = ["table", "json", "markdown"]
+
+
+@cli.command("diff")
+@click.argument("old", type=click.Path(dir_okay=False))
+@click.argument("new", required=False, type=click.Path(dir_okay=False))
+@click.option("--against", metavar="REV",
+              help="Compare OLD with itself at this git revision (e.g. HEAD~1) instead of "
+                   "with NEW.")
+@click.option("--format", "output_format", type=click.Choice(DIFF_FORMATS), default="table",
+              show_default=True, help="Output format.")
+@click.option("--fail-on-replace", is_flag=True,
+              help="Exit 1 when a stateful or disruptive resource is replaced, or a "
+                   "replacement would fail.")
+def diff_command(old: str, new: str | None, against: str | None, output_format: str,
+                 fail_on_replace: bool) -> int:
+    """Show what an edit adds, modifies, removes and replaces, per stack; no AWS account.
+
+    `blueprint diff OLD NEW` compares two blueprints; `blueprint diff FILE --against REV`
+    compares a blueprint with a git revision of itself.
+    """
+    from blueprint.commands import diff
+
+    return diff.run(old, new, against=against, output_format=output_format,
+                    fail_on_replace=fail_on_replace)
+
+
 def aws_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The AWS CLI's conventions, plus --local for a local endpoint."""
     for option in reversed([
-        click.option("--region", help="AWS region (default: from the profile, else us-east-1)."),
+        click.option("--region", help="AWS region (else AWS_REGION, AWS_DEFAULT_REGION, the "
+                                      "profile's region, else us-east-1; the one used and "
+                                      "why is printed)."),
         click.option("--profile", help="AWS named profile."),
         click.option("--endpoint-url", help="Send AWS calls to this endpoint (e.g. a local "
                                             "`blueprint local-aws`)."),
@@ -148,11 +178,18 @@ def plan_command(file: str, bucket: str | None, **aws: Any) -> int:
 @aws_options
 @_BUCKET
 @_YES
-def deploy_command(file: str, bucket: str | None, assume_yes: bool, **aws: Any) -> int:
+@click.option("--allow-replace", is_flag=True,
+              help="Agree in advance to a change set that replaces a stateful or disruptive "
+                   "resource (cluster, Auto Scaling group, capacity provider, load balancer, "
+                   "target group, VPC, subnet, service). Without it such a deploy asks again "
+                   "at a terminal, even with --yes, and is refused (exit 1) elsewhere.")
+def deploy_command(file: str, bucket: str | None, assume_yes: bool, allow_replace: bool,
+                   **aws: Any) -> int:
     """Validate, upload, create a change set, show it, execute it and follow it."""
     from blueprint.commands import deploy
 
-    return deploy.run(file, _cloud(**aws), assume_yes=assume_yes, bucket=bucket)
+    return deploy.run(file, _cloud(**aws), assume_yes=assume_yes, bucket=bucket,
+                      allow_replace=allow_replace)
 
 
 @cli.command("outputs")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from blueprint.api import CheckedBlueprint
 from blueprint.aws import artifacts, stacks
-from blueprint.aws.session import Aws, error_code, error_message, unless_error
+from blueprint.aws.session import Aws, error_code, error_message, partition_of, unless_error
 from blueprint.aws.stacks import CAPABILITIES, ChangeSet, StackEvent, StackStateError
 from blueprint.deployer import (
     CHANGE_SET_PREFIX,
@@ -26,9 +26,14 @@ from blueprint.deployer import (
     PendingChangeSet,
     Plan,
     StackDecision,
+    TargetMismatch,
+    certificate_problem,
     changes_rows,
     decide,
+    loud_replacements,
     parent_with_urls,
+    replacement_lines,
+    zone_count_problem,
 )
 from blueprint.errors import BlueprintError, DeployFailed
 from blueprint.expander import Rendering, stack_tags
@@ -78,11 +83,15 @@ def prepare(aws: Aws, checked: CheckedBlueprint, ui: Ui, *, bucket: str | None,
     ``read_only`` (for ``plan``) deletes no stack and no change set it did not make.
     """
     blueprint, rendering = _checked_parts(checked)
+    choice = aws.region_choice
+    ui.print(f"[yellow]{choice.describe()}[/yellow]" if choice.is_default
+             else f"[dim]{choice.describe()}[/dim]")
     cfn = aws.cloudformation()
     found = stacks.describe_stack(cfn, blueprint.name)
     summaries = stacks.change_sets_of(cfn, str(found.get("StackId", ""))) if found else []
     decision = decide(found, summaries, datetime.now(timezone.utc), read_only=read_only)
     ensure_unchanged(checked)  # before the first change anywhere...
+    check_target(aws, blueprint, ui)
     settle_stack(aws, decision, ui=ui, confirm_delete=confirm_delete)
     ensure_unchanged(checked)  # ...and again after a confirmation and a delete took their time
     owner, caller = aws.caller()
@@ -93,6 +102,39 @@ def prepare(aws: Aws, checked: CheckedBlueprint, ui: Ui, *, bucket: str | None,
     if not plan.no_changes:
         _show_changes(plan, ui)
     return plan
+
+
+def check_target(aws: Aws, blueprint: Blueprint, ui: Ui) -> None:
+    """Refuse, before anything is uploaded or deleted, what cannot work in this region:
+    a certificate of another region, more availability zones than the account has."""
+    region = aws.region
+    problems = [certificate_problem(blueprint.load_balancer.certificate_arn, region,
+                                    partition_of(region)[0])]
+    zones = _available_zones(aws, ui)
+    if zones is not None:
+        problems.append(zone_count_problem(blueprint.network.availability_zones, zones, region))
+    found = [p for p in problems if p]
+    if found:
+        raise TargetMismatch("; ".join(found) + ": nothing was uploaded or changed")
+
+
+def _available_zones(aws: Aws, ui: Ui) -> list[str] | None:
+    """The zones ``Fn::GetAZs`` can choose from (available, no opt-in); None if unknown."""
+    import botocore.exceptions
+
+    try:
+        answer = aws.ec2().describe_availability_zones(Filters=[
+            {"Name": "state", "Values": ["available"]},
+            {"Name": "opt-in-status", "Values": ["opt-in-not-required"]},
+            {"Name": "zone-type", "Values": ["availability-zone"]}])
+    except botocore.exceptions.ClientError as err:
+        # A deploy role may lack ec2:DescribeAvailabilityZones: CloudFormation still
+        # checks, only later; say so rather than stop.
+        ui.print(f"[yellow]could not count the availability zones of {aws.region} "
+                 f"({error_code(err)}); not checked before upload[/yellow]")
+        return None
+    return [str(z["ZoneName"]) for z in answer.get("AvailabilityZones", [])
+            if z.get("ZoneType", "availability-zone") == "availability-zone"]
 
 
 def _checked_parts(checked: CheckedBlueprint) -> tuple[Blueprint, Rendering]:
@@ -106,7 +148,11 @@ def settle_stack(aws: Aws, decision: StackDecision, *, ui: Ui,
                  confirm_delete: Callable[[str], bool]) -> None:
     """Carry out what the decision asks before a change set is made."""
     if decision.action is Action.REFUSE:
-        raise StackStateError(decision.reason, hint=decision.hint)
+        reason = decision.reason
+        if decision.stack is not None and \
+                str(decision.stack.get("StackStatus")) == "DELETE_FAILED":
+            reason += stuck_summary(aws, str(decision.stack.get("StackId")))
+        raise StackStateError(reason, hint=decision.hint)
     if decision.action is Action.RECREATE and decision.stack is not None:
         name = str(decision.stack.get("StackName"))
         ui.print(f"{decision.reason}.")
@@ -130,10 +176,13 @@ def remove_change_sets(aws: Aws, change_sets: tuple[PendingChangeSet, ...], *, u
 def _upload(aws: Aws, rendering: Rendering, ui: Ui, *, bucket: str | None, owner: str) -> str:
     """Upload the checked children; the checked parent pointing at them."""
     bucket = bucket or artifacts.default_bucket_name(owner, aws.region)
-    if artifacts.ensure_bucket(aws, bucket, owner):
-        ui.print(f"created artifact bucket {bucket} (encrypted, private, versioned)")
+    created = artifacts.ensure_bucket(aws, bucket, owner)
+    if created:
+        ui.print(f"created artifact bucket {bucket} (encrypted, private, versioned); "
+                 "waiting until S3 serves the uploads (versioning can take minutes to "
+                 "propagate on a new bucket)")
     children = {name: text for name, text in rendering.texts.items() if name != "parent.yml"}
-    urls = artifacts.upload_templates(aws, bucket, owner, children)
+    urls = artifacts.upload_templates(aws, bucket, owner, children, fresh_bucket=created)
     ui.print(f"uploaded {len(urls)} nested templates to s3://{bucket}/")
     return parent_with_urls(rendering, urls)
 
@@ -146,6 +195,13 @@ def _show_changes(plan: Plan, ui: Ui) -> None:
     else:
         ui.print(f"{title}\n(CloudFormation listed no resource-level changes, but the "
                  "templates or parameters differ from the deployed stack)")
+    replaced = loud_replacements(plan.change_set.changes)
+    if replaced:
+        lines = "\n".join(f"  {line}" for line in replacement_lines(replaced))
+        ui.print(f"[bold red]REPLACEMENT of {len(replaced)} stateful or disruptive "
+                 f"resource(s): the old one is deleted, its state and traffic with it[/bold red]"
+                 f"\n{lines}\n[bold red]`blueprint deploy` asks before executing this "
+                 f"(--yes does not cover it; --allow-replace does)[/bold red]")
 
 
 def create_change_set(aws: Aws, *, name: str, decision: StackDecision, parent_text: str,
@@ -166,7 +222,8 @@ def create_change_set(aws: Aws, *, name: str, decision: StackDecision, parent_te
         described = stacks.wait_for_change_set(cfn, arn)
         change_set = ChangeSet(arn, stack_id or str(described.get("StackId")),
                                str(described.get("Status")),
-                               str(described.get("StatusReason") or ""))
+                               str(described.get("StatusReason") or ""),
+                               execution_status=str(described.get("ExecutionStatus") or ""))
         plan.change_set = change_set
         if change_set.status == "FAILED" and not change_set.empty:
             raise DeployFailed(f"CloudFormation rejected the change set: {change_set.reason}")
@@ -214,6 +271,7 @@ def execute(aws: Aws, plan: Plan, *, ui: Ui, timeout: float = 3600,
 
     cfn = aws.cloudformation()
     stack_id = plan.change_set.stack_id or plan.stack_name
+    _ensure_executable(cfn, plan)
     follower = _new_events_of(cfn, stack_id)
     try:
         cfn.execute_change_set(ChangeSetName=plan.change_set.arn)
@@ -232,6 +290,19 @@ def execute(aws: Aws, plan: Plan, *, ui: Ui, timeout: float = 3600,
     return _follow(cfn, stack_id, follower, ui=ui, timeout=timeout, poll=poll)
 
 
+def _ensure_executable(cfn: CloudFormationClient, plan: Plan) -> None:
+    """CloudFormation executes a change set only while it is AVAILABLE."""
+    status = plan.change_set.execution_status
+    if status in ("", "AVAILABLE"):
+        return
+    described = cfn.describe_change_set(ChangeSetName=plan.change_set.arn)
+    status = str(described.get("ExecutionStatus") or "")
+    if status not in ("", "AVAILABLE"):
+        raise DeployFailed(f"change set {plan.change_set.arn} cannot be executed: its "
+                           f"execution status is {status}",
+                           hint=str(described.get("StatusReason") or "") or None)
+
+
 def delete_stack(aws: Aws, stack_id: str, *, ui: Ui, timeout: float = 3600,
                  poll: float = 2.0) -> str:
     cfn = aws.cloudformation()
@@ -239,6 +310,11 @@ def delete_stack(aws: Aws, stack_id: str, *, ui: Ui, timeout: float = 3600,
     follower.discover()  # nested stacks are found before they start to go
     cfn.delete_stack(StackName=stack_id)
     status, events = _follow(cfn, stack_id, follower, ui=ui, timeout=timeout, poll=poll)
+    if status == "DELETE_FAILED":
+        cause = stacks.root_cause(events)
+        detail = f" ({cause.logical_id}: {cause.reason})" if cause else ""
+        raise DeployFailed(f"delete of {stack_id} ended DELETE_FAILED{detail}"
+                           + stuck_summary(aws, stack_id), hint=DELETE_FAILED_REMEDY)
     if status != "DELETE_COMPLETE":
         cause = stacks.root_cause(events)
         detail = f": {cause.logical_id} {cause.reason}" if cause else ""
@@ -246,15 +322,33 @@ def delete_stack(aws: Aws, stack_id: str, *, ui: Ui, timeout: float = 3600,
     return status
 
 
+DELETE_FAILED_REMEDY = (
+    "delete or release what holds each resource listed (e.g. an ENI still attached, a "
+    "non-empty bucket, instances protected from scale-in), then run `blueprint delete` "
+    "again; to give up on a resource, `aws cloudformation delete-stack --stack-name "
+    "STACK --retain-resources LOGICAL_ID` and remove it by hand")
+
+
+def stuck_summary(aws: Aws, stack_id: str) -> str:
+    """"; still there: ..." naming what a failed delete left, or "" when nothing is."""
+    stuck = stacks.stuck_resources(aws.cloudformation(), stack_id)
+    if not stuck:
+        return ""
+    return "; still there: " + "; ".join(
+        f"{s.stack_label}/{s.logical_id} ({s.resource_type} {s.physical_id})"
+        + (f": {s.reason}" if s.reason else "") for s in stuck)
+
+
 def current_stack(aws: Aws, name: str) -> StackTypeDef | None:
     return stacks.describe_stack(aws.cloudformation(), name)
 
 
 def _new_events_of(cfn: CloudFormationClient, stack_id: str) -> stacks.EventFollower:
-    """A follower of events from now on (with a few seconds' slack for clock skew)."""
-    now = datetime.now(timezone.utc)
-    return stacks.EventFollower(cfn, stack_id,
-                                since=datetime.fromtimestamp(now.timestamp() - 5, tz=timezone.utc))
+    """A follower of the events after the stack's newest one now (the server's, not
+    the local clock: skew would hide events)."""
+    follower = stacks.EventFollower(cfn, stack_id)
+    follower.mark()
+    return follower
 
 
 def _follow(cfn: CloudFormationClient, stack_id: str, follower: stacks.EventFollower, *,

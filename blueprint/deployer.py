@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 
 from blueprint import cfn_yaml
 from blueprint.aws.stacks import Change, ChangeSet, StackEvent, StackState, root_cause, simplify
-from blueprint.errors import EXIT_DECLINED, BlueprintError
+from blueprint.errors import EXIT_DECLINED, EXIT_FINDINGS, BlueprintError
 from blueprint.expander import CHILD_STACKS, Rendering
 
 if TYPE_CHECKING:
@@ -235,3 +235,101 @@ def failure_message(status: str, events: list[StackEvent]) -> str:
 
 def changes_rows(changes: list[Change]) -> list[tuple[str, str, str, str, str]]:
     return [(c.stack, c.action, c.logical_id, c.resource_type, c.replacement) for c in changes]
+
+
+# -------------------------------------------------------- replacements that need consent
+
+# Values of a change set's ResourceChange.Replacement that may destroy the resource.
+_REPLACING = {"True": "will be replaced", "Conditional": "may be replaced"}
+
+
+def _loud_types() -> frozenset[str]:
+    # The offline diff's list, so `blueprint diff` and `deploy` shout about the same types.
+    from blueprint.diff.model import LOUD_TYPES
+
+    return LOUD_TYPES
+
+
+def loud_replacements(changes: Sequence[Change]) -> list[Change]:
+    """Changes, nested stacks' included, that replace a stateful or disruptive resource.
+
+    CloudFormation's ``Replacement`` is the truth on AWS: "True" replaces it;
+    "Conditional" replaces it when a value known only at execution changes, so
+    it counts too.
+    """
+    loud = _loud_types()
+    return [c for c in changes if c.resource_type in loud and c.replacement in _REPLACING]
+
+
+def replacement_lines(replacements: Sequence[Change]) -> list[str]:
+    """One line per replacement, e.g. "ClusterStack/ECSAutoScalingGroup
+    (AWS::AutoScaling::AutoScalingGroup) will be replaced"."""
+    return [f"{c.stack}/{c.logical_id} ({c.resource_type}) {_REPLACING[c.replacement]}"
+            for c in replacements]
+
+
+class Consent(enum.Enum):
+    GO = "go"  # nothing to consent to, or --allow-replace gave it
+    ASK = "ask"  # a person at a terminal is asked, whatever --yes says
+    REFUSE = "refuse"  # nobody to ask and no --allow-replace: refuse, exit 1
+
+
+def replacement_consent(replacements: Sequence[Change], *, allow_replace: bool,
+                        interactive: bool) -> Consent:
+    """Whether a deploy may execute a change set that replaces ``replacements``.
+
+    ``--yes`` does not count: it answers the routine question, not this one.
+    """
+    if not replacements or allow_replace:
+        return Consent.GO
+    return Consent.ASK if interactive else Consent.REFUSE
+
+
+class ReplaceRefused(BlueprintError):
+    """A change set replaces stateful resources and nobody consented (a pipeline
+    without ``--allow-replace``): a refusal, like a stack state that forbids a
+    deploy, not a decline."""
+
+    exit_code = EXIT_FINDINGS
+
+
+# ----------------------------------------------- checks of the target before any upload
+
+
+class TargetMismatch(BlueprintError):
+    """The blueprint cannot work in the region it is deployed to; nothing was uploaded."""
+
+    exit_code = EXIT_FINDINGS
+
+
+def certificate_problem(certificate_arn: str | None, region: str,
+                        partition: str) -> str | None:
+    """Why an HTTPS listener could not use the certificate in ``region``, or None.
+
+    An ALB uses ACM certificates of its own region only; the ARN says where one is
+    (``arn:PARTITION:acm:REGION:ACCOUNT:certificate/ID``).
+    """
+    if not certificate_arn:
+        return None
+    parts = certificate_arn.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn":
+        return f"certificate {certificate_arn} is not an ARN"
+    arn_partition, service, arn_region = parts[1], parts[2], parts[3]
+    if arn_partition != partition:
+        return (f"certificate {certificate_arn} is in partition {arn_partition}, "
+                f"the stack in {partition} ({region})")
+    if service == "acm" and arn_region != region:
+        return (f"certificate {certificate_arn} is in {arn_region}, the stack in {region}: "
+                f"a load balancer can only use an ACM certificate of its own region "
+                f"(request or import it in {region})")
+    return None
+
+
+def zone_count_problem(wanted: int, zones: Sequence[str], region: str) -> str | None:
+    """Why ``availabilityZones: wanted`` cannot work with the zones the account has."""
+    if len(zones) >= wanted:
+        return None
+    have = ", ".join(sorted(zones)) or "none"
+    return (f"network.availabilityZones is {wanted}, but {region} has only {len(zones)} "
+            f"available zone(s) for this account ({have}): CloudFormation would fail on "
+            f"Fn::Select; use availabilityZones: {max(len(zones), 2)} or another region")

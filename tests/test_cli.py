@@ -135,3 +135,42 @@ def test_a_real_ctrl_c_is_130_without_traceback(tmp_path: Path) -> None:
             proc.wait()
     assert proc.returncode == EXIT_INTERRUPTED, err
     assert "interrupted" in err and "Traceback" not in err
+
+
+# ------------------------------------------------------------ diff, and deploy's consent
+
+
+SEED = REPO / "examples" / "seed.blueprint.yml"
+
+
+def test_diff_is_wired_with_the_formats_of_its_command() -> None:
+    from blueprint.commands import diff
+
+    assert list(diff.FORMATS) == cli.DIFF_FORMATS
+
+
+def test_diff_of_two_blueprints_and_fail_on_replace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edited = tmp_path / "edited.blueprint.yml"
+    edited.write_text(SEED.read_text(encoding="utf-8").replace("port: 80\n", "port: 8080\n", 1),
+                      encoding="utf-8")
+    assert cli.main(["diff", str(SEED), str(edited), "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    assert "TargetGroup" in out and "replaced" in out
+    assert cli.main(["diff", str(SEED), str(edited), "--fail-on-replace"]) == 1
+    capsys.readouterr()
+    assert cli.main(["diff", str(SEED), str(SEED), "--fail-on-replace"]) == 0
+
+
+def test_diff_needs_something_to_compare_with(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["diff", str(SEED)]) == 2
+    assert "nothing to compare" in capsys.readouterr().err
+
+
+def test_deploy_offers_allow_replace_and_yes_says_it_does_not_cover_it(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["deploy", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--allow-replace" in help_text and "even with --yes" in help_text

@@ -11,8 +11,19 @@ from typing import Any
 
 import pytest
 
-from blueprint.aws.stacks import UnknownStackStatus
-from blueprint.deployer import STALE_AFTER, Action, StackDecision, decide
+from blueprint.aws.stacks import Change, UnknownStackStatus
+from blueprint.deployer import (
+    STALE_AFTER,
+    Action,
+    Consent,
+    StackDecision,
+    certificate_problem,
+    decide,
+    loud_replacements,
+    replacement_consent,
+    replacement_lines,
+    zone_count_problem,
+)
 
 NOW = datetime(2026, 12, 1, 12, 0, 0, tzinfo=timezone.utc)
 FRESH = NOW - timedelta(minutes=3)
@@ -228,3 +239,119 @@ def test_discarding_removes_only_what_this_run_made(owns_stack: bool, others: li
     discard_change_set(_Aws(cfn), plan)  # type: ignore[arg-type]
     assert cfn.change_sets == others
     assert cfn.deleted_stacks == ([ARN] if stack_deleted else [])
+
+
+# --------------------------------------------------- replacements that need their own consent
+
+ASG = "AWS::AutoScaling::AutoScalingGroup"
+
+
+def change(resource_type: str, replacement: str, stack: str = "ClusterStack",
+           logical_id: str = "Thing", action: str = "Modify") -> Change:
+    return Change(stack, action, logical_id, resource_type, replacement)
+
+
+# (resource type, CloudFormation's Replacement, loud?)
+LOUD_TABLE: list[tuple[str, str, bool]] = [
+    (ASG, "True", True),
+    (ASG, "Conditional", True),  # replaced when a value known only at execution changes
+    (ASG, "False", False),
+    (ASG, "-", False),  # Add/Remove have no Replacement
+    ("AWS::ECS::CapacityProvider", "True", True),
+    ("AWS::ECS::Cluster", "True", True),
+    ("AWS::ECS::Service", "Conditional", True),
+    ("AWS::ElasticLoadBalancingV2::LoadBalancer", "True", True),
+    ("AWS::ElasticLoadBalancingV2::TargetGroup", "True", True),
+    ("AWS::EC2::VPC", "True", True),
+    ("AWS::EC2::Subnet", "Conditional", True),
+    ("AWS::ECS::TaskDefinition", "True", False),  # a routine new revision
+    ("AWS::EC2::SecurityGroupIngress", "True", False),
+    ("AWS::CloudFormation::Stack", "Conditional", False),  # its own changes are listed
+]
+
+
+@pytest.mark.parametrize(("resource_type", "replacement", "loud"), LOUD_TABLE)
+def test_which_replacements_are_loud(resource_type: str, replacement: str, loud: bool) -> None:
+    found = loud_replacements([change(resource_type, replacement)])
+    assert bool(found) is loud
+
+
+def test_nested_stacks_replacements_are_named_with_their_stack() -> None:
+    changes = [change("AWS::CloudFormation::Stack", "False", "(parent)", "ClusterStack"),
+               change(ASG, "True", "ClusterStack", "ECSAutoScalingGroup"),
+               change("AWS::ECS::CapacityProvider", "Conditional", "ClusterStack",
+                      "CapacityProvider")]
+    assert replacement_lines(loud_replacements(changes)) == [
+        "ClusterStack/ECSAutoScalingGroup (AWS::AutoScaling::AutoScalingGroup) "
+        "will be replaced",
+        "ClusterStack/CapacityProvider (AWS::ECS::CapacityProvider) may be replaced",
+    ]
+
+
+# (a loud replacement?, --allow-replace, a terminal to ask at, consent)
+CONSENT_TABLE: list[tuple[bool, bool, bool, Consent]] = [
+    (False, False, False, Consent.GO),
+    (False, False, True, Consent.GO),
+    (True, True, False, Consent.GO),
+    (True, True, True, Consent.GO),
+    (True, False, True, Consent.ASK),  # asked again, whatever --yes said
+    (True, False, False, Consent.REFUSE),  # a pipeline without --allow-replace
+]
+
+
+@pytest.mark.parametrize(("replaces", "allow_replace", "interactive", "consent"),
+                         CONSENT_TABLE)
+def test_replacement_consent(replaces: bool, allow_replace: bool, interactive: bool,
+                             consent: Consent) -> None:
+    replaced = [change(ASG, "True")] if replaces else []
+    assert replacement_consent(replaced, allow_replace=allow_replace,
+                               interactive=interactive) is consent
+
+
+def test_refusing_a_replacement_is_a_refusal_not_a_decline() -> None:
+    from blueprint.deployer import ReplaceRefused
+
+    assert ReplaceRefused("x").exit_code == 1
+
+
+CERT = "arn:{partition}:acm:{region}:123456789012:certificate/0b1c2d3e"
+
+# (certificate ARN or None, deploy region, its partition, a problem expected containing)
+CERTIFICATE_TABLE: list[tuple[str | None, str, str, str | None]] = [
+    (None, "us-east-1", "aws", None),  # HTTP: no certificate
+    (CERT.format(partition="aws", region="eu-west-1"), "eu-west-1", "aws", None),
+    (CERT.format(partition="aws", region="us-east-1"), "eu-west-1", "aws",
+     "is in us-east-1, the stack in eu-west-1"),
+    (CERT.format(partition="aws", region="cn-north-1"), "cn-north-1", "aws-cn",
+     "partition aws, the stack in aws-cn"),
+    (CERT.format(partition="aws-cn", region="cn-north-1"), "cn-north-1", "aws-cn", None),
+    ("not-an-arn", "us-east-1", "aws", "is not an ARN"),
+]
+
+
+@pytest.mark.parametrize(("arn", "region", "partition", "problem"), CERTIFICATE_TABLE)
+def test_certificate_region(arn: str | None, region: str, partition: str,
+                            problem: str | None) -> None:
+    found = certificate_problem(arn, region, partition)
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None and problem in found
+
+
+# (availabilityZones, zones the account has, a problem expected?)
+ZONES_TABLE: list[tuple[int, list[str], bool]] = [
+    (2, ["us-west-1a", "us-west-1b"], False),
+    (3, ["us-west-1a", "us-west-1b"], True),
+    (3, ["a", "b", "c"], False),
+    (3, ["a", "b", "c", "d", "e", "f"], False),
+    (2, ["a"], True),
+]
+
+
+@pytest.mark.parametrize(("wanted", "zones", "problem"), ZONES_TABLE)
+def test_zone_count(wanted: int, zones: list[str], problem: bool) -> None:
+    found = zone_count_problem(wanted, zones, "us-west-1")
+    assert (found is not None) is problem
+    if found:
+        assert f"availabilityZones is {wanted}" in found and f"only {len(zones)}" in found

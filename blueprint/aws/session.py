@@ -11,16 +11,19 @@ endpoint, missing credentials, access denied) is turned into one clear
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Collection, Iterator
+import os
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 from blueprint.errors import BlueprintError
 from blueprint.resources import DEFAULT_REGION
 
 if TYPE_CHECKING:  # the stubs are a development dependency only
     from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_s3 import S3Client
 
 T = TypeVar("T")
@@ -34,6 +37,81 @@ class AwsError(BlueprintError):
     """AWS could not be reached or refused us; exit 2 with one line."""
 
 
+# The environment variables that name a region, in the AWS CLI's order of precedence
+# (boto3 alone reads only AWS_DEFAULT_REGION; CI tools usually set both).
+REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
+
+
+@dataclass(frozen=True)
+class RegionChoice:
+    """The region a command works in, and where that came from (printed, never silent)."""
+
+    region: str
+    source: str  # "--region", "AWS_REGION", "AWS_DEFAULT_REGION", "profile NAME", "default"
+
+    @property
+    def is_default(self) -> bool:
+        return self.source == "default"
+
+    def describe(self) -> str:
+        if self.is_default:
+            return (f"region {self.region} (the default: no --region, "
+                    f"{', '.join(REGION_VARIABLES)} or profile region is set)")
+        return f"region {self.region} (from {self.source})"
+
+
+def choose_region(flag: str | None, environ: Mapping[str, str], profile_region: str | None,
+                  profile_name: str | None) -> RegionChoice:
+    """The region, by the AWS CLI's precedence: flag, environment, profile, else the default."""
+    if flag:
+        return RegionChoice(flag, "--region")
+    for variable in REGION_VARIABLES:
+        if environ.get(variable):
+            return RegionChoice(environ[variable], variable)
+    if profile_region:
+        return RegionChoice(profile_region, f"profile {profile_name or 'default'}")
+    return RegionChoice(DEFAULT_REGION, "default")
+
+
+@cache
+def _endpoints() -> Any:
+    import botocore.loaders
+
+    return botocore.loaders.create_loader().load_data("endpoints")
+
+
+@cache
+def _endpoint_resolver() -> Any:
+    import botocore.regions
+
+    return botocore.regions.EndpointResolver(_endpoints())
+
+
+def partition_of(region: str) -> tuple[str, str]:
+    """(partition, DNS suffix) of a region, e.g. ("aws-cn", "amazonaws.com.cn").
+
+    A region botocore does not know yet is taken to be in the commercial
+    partition, as the SDKs do.
+    """
+    import botocore.exceptions
+
+    resolver = _endpoint_resolver()
+    try:
+        partition = str(resolver.get_partition_for_region(region))
+    except botocore.exceptions.UnknownRegionError:
+        partition = "aws"
+    return partition, str(resolver.get_partition_dns_suffix(partition) or "amazonaws.com")
+
+
+def is_aws_endpoint(url: str) -> bool:
+    """True when ``url`` is an endpoint of AWS itself (any partition's DNS suffix),
+    e.g. a FIPS or VPC endpoint; False for an emulator (moto, LocalStack), which
+    serves S3 objects only under path-style URLs."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    suffixes = {str(p["dnsSuffix"]) for p in _endpoints()["partitions"]}
+    return any(host == suffix or host.endswith("." + suffix) for suffix in suffixes)
+
+
 @dataclass(frozen=True)
 class AwsTarget:
     region: str | None = None
@@ -41,6 +119,8 @@ class AwsTarget:
     endpoint_url: str | None = None
     # Only for the embedded local endpoint, which accepts any credentials.
     local_credentials: bool = False
+    # Where ``region`` came from when it is not the user's --region.
+    region_source: str | None = None
 
 
 class Aws:
@@ -65,9 +145,24 @@ class Aws:
                            hint="check ~/.aws/config or drop --profile") from err
         return session
 
+    @cached_property
+    def region_choice(self) -> RegionChoice:
+        if self.target.region and self.target.region_source:
+            return RegionChoice(self.target.region, self.target.region_source)
+        profile_region = self.session._session.get_scoped_config().get("region") \
+            if not self.target.local_credentials else None
+        return choose_region(self.target.region, os.environ, profile_region,
+                             self.session.profile_name)
+
     @property
     def region(self) -> str:
-        return self.target.region or self.session.region_name or DEFAULT_REGION
+        return self.region_choice.region
+
+    @property
+    def emulated(self) -> bool:
+        """An endpoint override that is not AWS itself (the local endpoint, LocalStack)."""
+        return self.target.local_credentials or bool(
+            self.target.endpoint_url and not is_aws_endpoint(self.target.endpoint_url))
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
@@ -78,7 +173,8 @@ class Aws:
                 retries={"mode": "standard", "max_attempts": 6},
                 connect_timeout=5,
                 read_timeout=60,
-                s3={"addressing_style": "path"} if self.target.endpoint_url else {},
+                # An emulator has no per-bucket host names.
+                s3={"addressing_style": "path"} if self.emulated else {},
             )
             self._clients[service] = self.session.client(
                 service, endpoint_url=self.target.endpoint_url, config=config)
@@ -90,6 +186,10 @@ class Aws:
 
     def s3(self) -> S3Client:
         client: S3Client = self.client("s3")
+        return client
+
+    def ec2(self) -> EC2Client:
+        client: EC2Client = self.client("ec2")
         return client
 
     def caller(self) -> tuple[str, str]:

@@ -15,6 +15,7 @@ from blueprint.errors import BlueprintError
 from blueprint.finding import Report
 from blueprint.formatters import text
 from blueprint.model import Blueprint
+from blueprint.resources import DEFAULT_REGION
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -36,6 +37,13 @@ class CloudOptions:
         return 0.2 if self.local or self.endpoint_url else 3.0
 
 
+def target_region(options: CloudOptions) -> str:
+    """The region the command will work in, resolved as ``open_aws`` resolves it."""
+    if options.local:
+        return options.region or DEFAULT_REGION
+    return Aws(AwsTarget(options.region, options.profile, options.endpoint_url)).region
+
+
 @contextlib.contextmanager
 def open_aws(options: CloudOptions) -> Iterator[Aws]:
     """An ``Aws`` for the options; with ``--local``, a local endpoint for the duration."""
@@ -51,7 +59,9 @@ def open_aws(options: CloudOptions) -> Iterator[Aws]:
     console().print("[dim]starting a local AWS endpoint (moto) for this command...[/dim]")
     with start_local_aws() as local:
         yield Aws(replace(target, endpoint_url=local.endpoint_url,
-                          region=options.region or "us-east-1", local_credentials=True))
+                          region=options.region or DEFAULT_REGION, local_credentials=True,
+                          region_source="--region" if options.region else
+                          "the local endpoint's default"))
 
 
 @dataclass
@@ -76,21 +86,32 @@ def deployed_stack(path: str, options: CloudOptions) -> Iterator[DeployedStack]:
         yield DeployedStack(blueprint, aws, cfn, stacks.describe_stack(cfn, blueprint.name))
 
 
-def console() -> Any:
+def console(*, stderr: bool = False) -> Any:
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    return Console(highlight=False, soft_wrap=True, stderr=stderr)
 
 
-def gate(path: str) -> CheckedBlueprint:
+def region_line(aws: Aws) -> str:
+    """Which region, and why: a default is shown in colour, never assumed silently."""
+    choice = aws.region_choice
+    return f"[yellow]{choice.describe()}[/yellow]" if choice.is_default \
+        else f"[dim]{choice.describe()}[/dim]"
+
+
+def gate(path: str, region: str | None = None) -> CheckedBlueprint:
     """Check as `blueprint validate` would here (schema, policies, the organisation's
     rule packs and fail-on from [tool.blueprint], cfn-lint) and refuse on any failure.
 
+    ``region``: the region deployed to, which cfn-lint checks the templates for
+    (instance types, for one, differ between regions).
     The result carries the rendering that was checked: it is what gets deployed.
     """
     from blueprint.config import gate_options
 
     options, threshold = gate_options()
+    if region is not None and _lintable(region):
+        options = replace(options, region=region)
     checked = check_blueprint(path, options)
     if checked.report.exit_code(threshold) != 0:
         sys.stdout.write(text.render(checked.report))
@@ -102,6 +123,18 @@ def gate(path: str) -> CheckedBlueprint:
     return checked
 
 
+def _lintable(region: str) -> bool:
+    """cfn-lint refuses a region it has no data for (a region newer than it): such a
+    deploy is linted as the default region, and says so."""
+    from cfnlint.helpers import REGIONS
+
+    if region in REGIONS:
+        return True
+    console(stderr=True).print(f"[yellow]cfn-lint has no data for {region}: the templates "
+                               f"are linted as {DEFAULT_REGION}[/yellow]")
+    return False
+
+
 def load_only(path: str) -> Blueprint:
     """The blueprint's typed form, for commands that only need its name."""
     _, blueprint, findings = load_blueprint(path)
@@ -111,10 +144,15 @@ def load_only(path: str) -> Blueprint:
     return blueprint
 
 
+def interactive() -> bool:
+    """Whether a person can be asked (standard input is a terminal)."""
+    return sys.stdin.isatty()
+
+
 def confirm(question: str, *, assume_yes: bool) -> bool:
     if assume_yes:
         return True
-    if not sys.stdin.isatty():
+    if not interactive():
         raise BlueprintError(f"{question} -- no terminal to ask",
                              hint="pass --yes to confirm in non-interactive runs")
     import click

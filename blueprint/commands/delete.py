@@ -3,7 +3,13 @@ from __future__ import annotations
 from blueprint import deploy_flow
 from blueprint.aws import stacks
 from blueprint.aws.stacks import StackState
-from blueprint.commands._cloud import CloudOptions, ConsoleUi, confirm, deployed_stack
+from blueprint.commands._cloud import (
+    CloudOptions,
+    ConsoleUi,
+    confirm,
+    deployed_stack,
+    region_line,
+)
 from blueprint.errors import EXIT_DECLINED, BlueprintError
 
 
@@ -11,6 +17,7 @@ def run(path: str, options: CloudOptions, *, assume_yes: bool = False) -> int:
     ui = ConsoleUi()
     with deployed_stack(path, options) as deployed:
         blueprint, aws, stack = deployed.blueprint, deployed.aws, deployed.stack
+        ui.print(region_line(aws))
         if stack is None:
             ui.print(f"{blueprint.name}: not deployed, nothing to delete")
             return 0

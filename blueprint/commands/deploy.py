@@ -3,14 +3,35 @@ from __future__ import annotations
 from blueprint import deploy_flow
 from blueprint.aws import stacks
 from blueprint.aws.session import Aws, aws_errors
-from blueprint.commands._cloud import CloudOptions, ConsoleUi, confirm, gate, open_aws
-from blueprint.deployer import Plan, failure_message
+from blueprint.commands._cloud import (
+    CloudOptions,
+    ConsoleUi,
+    confirm,
+    gate,
+    interactive,
+    open_aws,
+    target_region,
+)
+from blueprint.deployer import (
+    Consent,
+    Plan,
+    ReplaceRefused,
+    failure_message,
+    loud_replacements,
+    replacement_consent,
+)
 from blueprint.errors import EXIT_DECLINED, EXIT_INTERRUPTED, DeployFailed
 
 
 def run(path: str, options: CloudOptions, *, assume_yes: bool = False,
-        bucket: str | None = None) -> int:
-    checked = gate(path)
+        bucket: str | None = None, allow_replace: bool = False) -> int:
+    """Validate, upload, make a change set, show it, execute it once agreed, follow it.
+
+    A change set that replaces a stateful or disruptive resource needs its own
+    consent: ``--allow-replace``, or a "yes" at a terminal (``--yes`` does not
+    cover it). With neither, the deploy is refused (exit 1) and nothing changes.
+    """
+    checked = gate(path, target_region(options))
     ui = ConsoleUi()
     with open_aws(options) as aws, aws_errors(aws.target):
         plan = deploy_flow.prepare(
@@ -23,7 +44,8 @@ def run(path: str, options: CloudOptions, *, assume_yes: bool = False,
         executed = False
         try:
             if not confirm(f"Execute this change set on {plan.stack_name}?",
-                           assume_yes=assume_yes):
+                           assume_yes=assume_yes) \
+                    or not _replacements_agreed(plan, allow_replace=allow_replace):
                 ui.print("Not executed; the change set was removed.")
                 return EXIT_DECLINED
             executed = True
@@ -41,6 +63,24 @@ def run(path: str, options: CloudOptions, *, assume_yes: bool = False,
             ui.print(f"Service URL: {outputs['ServiceUrl']}")
         ui.outputs(outputs)
     return 0
+
+
+def _replacements_agreed(plan: Plan, *, allow_replace: bool) -> bool:
+    """Ask again before replacing stateful resources; refuse when nobody can be asked."""
+    replaced = loud_replacements(plan.change_set.changes)
+    consent = replacement_consent(replaced, allow_replace=allow_replace,
+                                  interactive=interactive())
+    if consent is Consent.GO:
+        return True
+    names = ", ".join(f"{c.stack}/{c.logical_id}" for c in replaced)
+    if consent is Consent.REFUSE:
+        raise ReplaceRefused(
+            f"the change set replaces {len(replaced)} stateful or disruptive resource(s) "
+            f"({names}) and nobody agreed to that: not executed, the change set was removed",
+            hint="check the replacement with `blueprint plan` or `blueprint diff`; to accept "
+                 "it in a non-interactive run, pass --allow-replace")
+    return confirm(f"This REPLACES {names}: the old resources are deleted. Replace them?",
+                   assume_yes=False)
 
 
 def _interrupted(aws: Aws, plan: Plan, ui: ConsoleUi, *, path: str, executed: bool) -> int:

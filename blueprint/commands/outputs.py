@@ -4,13 +4,20 @@ import json
 import sys
 
 from blueprint.aws import stacks
-from blueprint.commands._cloud import CloudOptions, ConsoleUi, deployed_stack
+from blueprint.commands._cloud import (
+    CloudOptions,
+    ConsoleUi,
+    console,
+    deployed_stack,
+    region_line,
+)
 from blueprint.errors import BlueprintError
 
 
 def run(path: str, options: CloudOptions, *, as_json: bool = False) -> int:
     with deployed_stack(path, options) as deployed:
         stack = deployed.stack
+        console(stderr=True).print(region_line(deployed.aws))
     if stack is None:
         raise BlueprintError(f"stack {deployed.blueprint.name} is not deployed",
                              hint=f"deploy it with `blueprint deploy {path}`")

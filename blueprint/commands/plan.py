@@ -2,7 +2,13 @@ from __future__ import annotations
 
 from blueprint import deploy_flow
 from blueprint.aws.session import aws_errors
-from blueprint.commands._cloud import CloudOptions, ConsoleUi, gate, open_aws
+from blueprint.commands._cloud import (
+    CloudOptions,
+    ConsoleUi,
+    gate,
+    open_aws,
+    target_region,
+)
 
 
 def run(path: str, options: CloudOptions, *, bucket: str | None = None) -> int:
@@ -10,7 +16,7 @@ def run(path: str, options: CloudOptions, *, bucket: str | None = None) -> int:
 
     A plan deletes no stack and no change set it did not make itself.
     """
-    checked = gate(path)
+    checked = gate(path, target_region(options))
     ui = ConsoleUi()
     with open_aws(options) as aws, aws_errors(aws.target):
         plan = deploy_flow.prepare(aws, checked, ui, bucket=bucket, read_only=True,

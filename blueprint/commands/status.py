@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from blueprint.aws import stacks
 from blueprint.aws.stacks import StackState
-from blueprint.commands._cloud import CloudOptions, ConsoleUi, deployed_stack
+from blueprint.commands._cloud import (
+    CloudOptions,
+    ConsoleUi,
+    deployed_stack,
+    region_line,
+)
+
+# Pages of events (100 each) read per stack for the root cause of the latest failure.
+STATUS_PAGES = 5
 
 
 def run(path: str, options: CloudOptions) -> int:
@@ -10,6 +18,7 @@ def run(path: str, options: CloudOptions) -> int:
     ui = ConsoleUi()
     with deployed_stack(path, options) as deployed:
         blueprint, cfn, stack = deployed.blueprint, deployed.cfn, deployed.stack
+        ui.print(region_line(deployed.aws))
         if stack is None:
             ui.print(f"{blueprint.name}: not deployed")
             return 0
@@ -31,7 +40,8 @@ def run(path: str, options: CloudOptions) -> int:
         ui.console.print(table)
         state = stacks.simplify(str(stack["StackStatus"]))
         if state.is_failure:
-            cause = stacks.root_cause(stacks.EventFollower(cfn, stack_id).poll())
+            cause = stacks.root_cause(
+                stacks.EventFollower(cfn, stack_id, max_pages=STATUS_PAGES).poll())
             if cause is not None:
                 ui.print(f"Root cause, in {cause.stack_label}: {cause.logical_id} "
                          f"({cause.resource_type}) {cause.status}: {cause.reason}")

@@ -474,9 +474,10 @@ def test_plan_uploads_exactly_the_checked_rendering(
         return dataclasses.replace(checked, rendering=dataclasses.replace(
             checked.rendering, texts=marked))
 
-    def upload(aws: Any, bucket: str, owner: str, texts: dict[str, str]) -> dict[str, str]:
+    def upload(aws: Any, bucket: str, owner: str, texts: dict[str, str],
+               **kwargs: Any) -> dict[str, str]:
         uploaded.update(texts)
-        return real_upload(aws, bucket, owner, texts)
+        return real_upload(aws, bucket, owner, texts, **kwargs)
 
     def parent(rendering: Any, urls: dict[str, str]) -> str:
         parents.append(rendering)
@@ -511,3 +512,150 @@ def test_declining_a_confirmation_exits_4_and_changes_nothing(
     assert code == 4, out
     assert "Not executed" in out if command == "deploy" else "Not deleted" in out
     assert _review_stack_and_its_change_sets(endpoint) == before
+
+
+# ------------------------------------------------ replacements need their own consent
+
+
+def _with_a_replacement(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The local endpoint reports no Replacement; AWS would for, e.g., a new target port."""
+    from blueprint.aws import stacks
+
+    real = stacks.describe_changes
+
+    def describe_changes(*args: Any, **kwargs: Any) -> Any:
+        yield from real(*args, **kwargs)
+        if kwargs.get("depth", 0) == 0 and len(args) < 4:
+            yield stacks.Change("ServiceStack", "Modify", "TargetGroup",
+                                "AWS::ElasticLoadBalancingV2::TargetGroup", "True")
+
+    monkeypatch.setattr(stacks, "describe_changes", describe_changes)
+
+
+def test_a_replacement_needs_allow_replace_in_a_pipeline(
+    tmp_path: Path, endpoint: str, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = blueprint_file(tmp_path)
+    assert cli(capsys, "deploy", path, "--endpoint-url", endpoint, "--yes")[0] == 0
+    scaled = blueprint_file(tmp_path, SEED.replace("desiredCount: 2", "desiredCount: 3"))
+    _with_a_replacement(monkeypatch)
+
+    code, out = cli(capsys, "plan", scaled, "--endpoint-url", endpoint)
+    assert code == 0, out
+    assert "REPLACEMENT of 1 stateful or disruptive resource" in out
+    assert "ServiceStack/TargetGroup (AWS::ElasticLoadBalancingV2::TargetGroup) will be " \
+           "replaced" in out
+
+    code, out = cli(capsys, "deploy", scaled, "--endpoint-url", endpoint, "--yes")
+    assert code == 1, out  # a refusal: nobody agreed to the replacement
+    assert "--allow-replace" in out and "not executed" in out
+    assert ecs_service(endpoint)["desiredCount"] == 2
+    assert pending_change_sets(endpoint) == []
+
+    code, out = cli(capsys, "deploy", scaled, "--endpoint-url", endpoint, "--yes",
+                    "--allow-replace")
+    assert code == 0, out
+    assert ecs_service(endpoint)["desiredCount"] == 3
+
+
+@pytest.mark.parametrize(("answers", "code"), [((True, True), None), ((True, False), 4),
+                                               ((False,), 4)])
+def test_a_terminal_is_asked_again_before_a_replacement_even_with_yes(
+    monkeypatch: pytest.MonkeyPatch, answers: tuple[bool, ...], code: int | None,
+) -> None:
+    from blueprint.aws.stacks import Change, ChangeSet
+    from blueprint.commands import deploy
+    from blueprint.deployer import Plan
+
+    asked: list[tuple[str, bool]] = []
+    replies = iter(answers)
+
+    def confirm(question: str, *, assume_yes: bool) -> bool:
+        asked.append((question, assume_yes))
+        return next(replies)
+
+    monkeypatch.setattr(deploy, "confirm", confirm)
+    monkeypatch.setattr(deploy, "interactive", lambda: True)
+    plan = Plan("api", "UPDATE", ChangeSet("arn", "id", "CREATE_COMPLETE", "", [
+        Change("ClusterStack", "Modify", "ECSAutoScalingGroup",
+               "AWS::AutoScaling::AutoScalingGroup", "True")]), no_changes=False)
+    agreed = confirm("Execute this change set on api?", assume_yes=True) and \
+        deploy._replacements_agreed(plan, allow_replace=False)
+    assert agreed is (code is None)
+    if answers[0]:
+        question, assume_yes = asked[-1]
+        assert "REPLACES ClusterStack/ECSAutoScalingGroup" in question and not assume_yes
+
+
+# ------------------------------------------------ what cannot work in the region, refused early
+
+
+def test_zones_and_certificate_of_another_region_are_refused_before_any_upload(
+    tmp_path: Path, endpoint: str, capsys: pytest.CaptureFixture[str],
+) -> None:
+    # orders-https wants 3 zones and has a us-east-1 certificate; us-west-1 has 2 zones.
+    path = str(EXAMPLES / "orders-https.blueprint.yml")
+    code, out = cli(capsys, "deploy", path, "--endpoint-url", endpoint, "--region",
+                    "us-west-1", "--yes")
+    assert code == 1, out
+    assert "region us-west-1 (from --region)" in out
+    assert "availabilityZones is 3, but us-west-1 has only 2" in out
+    assert "certificate" in out and "is in us-east-1, the stack in us-west-1" in out
+    assert "nothing was uploaded" in out
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-west-1")
+    assert s3.list_buckets()["Buckets"] == []
+    cfn = boto3.client("cloudformation", endpoint_url=endpoint, region_name="us-west-1")
+    assert cfn.list_stacks()["StackSummaries"] == []
+
+
+def test_an_artifact_bucket_in_another_region_is_refused(
+    tmp_path: Path, endpoint: str, capsys: pytest.CaptureFixture[str],
+) -> None:
+    s3 = client(endpoint, "s3")
+    s3.create_bucket(Bucket="team-artifacts",
+                     CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    code, out = cli(capsys, "plan", blueprint_file(tmp_path), "--endpoint-url", endpoint,
+                    "--region", "us-east-1", "--bucket", "team-artifacts")
+    assert code == 2, out
+    assert "team-artifacts is in eu-west-1, the stack in us-east-1" in out
+    assert s3.list_objects_v2(Bucket="team-artifacts").get("KeyCount", 0) == 0
+
+
+# ------------------------------------------------------------------ DELETE_FAILED
+
+
+class _StuckCfn:
+    """A stack whose delete failed, with one resource still there."""
+
+    def get_paginator(self, operation: str) -> Any:
+        class Pages:
+            def paginate(self, StackName: str) -> list[dict[str, Any]]:
+                return [{"StackResourceSummaries": [{
+                    "LogicalResourceId": "PublicSubnetOne", "ResourceType": "AWS::EC2::Subnet",
+                    "PhysicalResourceId": "subnet-1", "ResourceStatus": "DELETE_FAILED",
+                    "ResourceStatusReason": "has dependencies and cannot be deleted"}]}]
+
+        return Pages()
+
+
+def test_a_delete_failed_stack_is_refused_naming_what_is_left_and_the_remedy() -> None:
+    from datetime import datetime, timezone
+
+    from blueprint.aws.stacks import StackStateError
+    from blueprint.deploy_flow import settle_stack
+    from blueprint.deployer import decide
+
+    class Aws:
+        def cloudformation(self) -> _StuckCfn:
+            return _StuckCfn()
+
+    stack = {"StackName": STACK, "StackId": "arn:stack/1", "StackStatus": "DELETE_FAILED"}
+    decision = decide(stack, [], datetime.now(timezone.utc), read_only=False)  # type: ignore[arg-type]
+    with pytest.raises(StackStateError) as caught:
+        settle_stack(Aws(), decision, ui=None, confirm_delete=pytest.fail)  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert "DELETE_FAILED: only another delete can move it" in message
+    assert "still there: (parent)/PublicSubnetOne (AWS::EC2::Subnet subnet-1): has " \
+           "dependencies" in message
+    assert "blueprint delete" in message and caught.value.exit_code == 1
