@@ -1,7 +1,11 @@
 """What each rule is: Guard rule names per pack, plus ``catalog.yaml`` metadata.
 
 A pack is a directory of ``.guard`` files. Its optional ``catalog.yaml``
-lists ``{id, title, help, hint, mandatory}`` per rule.
+lists ``{id, title, help, hint, mandatory}`` per rule. A pack in AWS Control
+Tower's layout (``--pack control-tower``, see ``blueprint.packs``) is described
+by its metadata files instead: each rule is known by its control id
+(``CT.EC2.PR.15``), which findings and waivers use in place of the Guard rule
+name cfn-guard reports (``as_listed``).
 
 ``is_mandatory`` is the one place that decides which rules no waiver can
 switch off: every ``BPnnn`` rule (loader, schema, waiver), every rule of the
@@ -15,20 +19,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from blueprint.errors import ToolError
+from blueprint import packs
+from blueprint.errors import ToolError, UsageError
 from blueprint.finding import Finding, RuleInfo, Source
-from blueprint.guard import RulePack
+from blueprint.guard import GuardViolation, RulePack
 
-# Reported rules are named in UPPER_SNAKE_CASE and take no parameters; lower-case
-# and parameterised rules are helpers that cfn-guard does not report on their own.
-_RULE_NAME = re.compile(r"^\s*rule\s+([A-Z][A-Z0-9_]*)\b(?!\s*\()", re.MULTILINE)
+# cfn-guard reports every rule that takes no parameters, whatever its case
+# (Control Tower's are lower-case); parameterised rules are helpers.
+_RULE_NAME = re.compile(r"^\s*rule\s+([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*\()", re.MULTILINE)
 # Rules of blueprint itself: loader (BP0nn), schema (BP1nn) and waiver (BP2nn) rules.
 BLUEPRINT_RULE_ID = re.compile(r"^BP\d{3}\Z")
 _ALWAYS_MANDATORY_SOURCES = frozenset({Source.LOADER, Source.SCHEMA, Source.WAIVER})
@@ -62,6 +67,9 @@ class RuleMeta:
     help: str
     hint: str | None
     mandatory: bool
+    # The rule name cfn-guard reports, when findings name the rule otherwise
+    # (a Control Tower control: ``rule_id`` CT.EC2.PR.15, reported as ec2_launch_...).
+    guard_name: str | None = None
 
 
 def _read_catalog(directory: Path) -> dict[str, dict[str, Any]]:
@@ -87,6 +95,11 @@ def _read_catalog(directory: Path) -> dict[str, dict[str, Any]]:
 
 @cache
 def _pack_rules(directory: Path, shipped: bool) -> tuple[RuleMeta, ...]:
+    if packs.has_control_metadata(directory):
+        return tuple(RuleMeta(rule_id=control.control_id, title=control.display_name,
+                              help=control.help, hint=control.remediation or None,
+                              mandatory=shipped, guard_name=control.rule_name)
+                     for control in packs.controls(directory))
     meta = _read_catalog(directory)
     names: list[str] = []
     # The files cfn-guard itself loads from a rules directory, subfolders included.
@@ -115,6 +128,36 @@ def rule_index(packs: Sequence[RulePack]) -> dict[str, RuleMeta]:
         for rule in _pack_rules(pack.directory.resolve(), pack.mandatory):
             index.setdefault(rule.rule_id, rule)
     return index
+
+
+def as_listed(violations: Sequence[GuardViolation],
+              index: Mapping[str, RuleMeta]) -> list[GuardViolation]:
+    """Violations of rules known by another name, under that name and with its words.
+
+    A Control Tower rule's violation becomes one of its control id, with the
+    control's display name as message (its remediation is the rule's hint);
+    one per control and resource, at the first clause that failed there (the
+    rules report several clauses of one problem: ``Key`` and ``Value`` of one
+    attribute, each missing zone).
+    """
+    by_guard_name = {meta.guard_name: meta for meta in index.values() if meta.guard_name}
+    clash = sorted(set(by_guard_name) & set(index))
+    if clash:  # a violation of that name could not be told apart
+        raise UsageError(f"two rule packs of this run define the rule {clash[0]!r}",
+                         hint=f"rename it in the pack that is not "
+                              f"{by_guard_name[clash[0]].rule_id}'s")
+    result: list[GuardViolation] = []
+    seen: set[tuple[str, str, str]] = set()
+    for violation in violations:
+        meta = by_guard_name.get(violation.rule)
+        if meta is None:
+            result.append(violation)
+            continue
+        resource = "/".join(violation.pointer.split("/")[:3])
+        if (violation.data_file, meta.rule_id, resource) not in seen:
+            seen.add((violation.data_file, meta.rule_id, resource))
+            result.append(replace(violation, rule=meta.rule_id, message=meta.title))
+    return result
 
 
 def is_mandatory(rule_id: str, source: Source | None = None, listed: bool | None = None) -> bool:

@@ -5,6 +5,7 @@
     exclude = ["examples/broken/**"]                          # never checked
     templates = ["cfn/**/*.yml"]            # CloudFormation templates to gate too
     rules = ["policies/extra"]              # extra Guard rule directories (advisory)
+    pack = ["control-tower"]                # installed rule packs to add (advisory)
     fail-on = "warning"                     # "error" (default) or "warning"
 
 Every key is optional; an unknown key, a wrong type or an unreadable file is
@@ -49,7 +50,7 @@ DEFAULT_INCLUDE: tuple[str, ...] = (
 FAIL_ON_CHOICES = ("error", "warning")
 SKIP_DIRS = frozenset({".git", ".venv", "node_modules", ".tox", "__pycache__",
                        ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis"})
-_LIST_KEYS = ("include", "exclude", "templates", "rules")
+_LIST_KEYS = ("include", "exclude", "templates", "rules", "pack")
 KEYS = (*_LIST_KEYS, "fail-on")
 
 
@@ -60,6 +61,8 @@ class Config:
     templates: tuple[str, ...] = ()
     # Extra Guard rule directories, resolved against the project root.
     rules: tuple[Path, ...] = ()
+    # Installed rule packs by name (``blueprint.packs.PACK_NAMES``).
+    packs: tuple[str, ...] = ()
     # None when pyproject.toml does not set it: the command line's default applies.
     fail_on: str | None = None
     # The pyproject.toml read, None when there was none (or no [tool.blueprint]).
@@ -98,37 +101,46 @@ def load_config(root: Path) -> Config:
     for key in ("include", "exclude", "templates"):
         for pattern in lists.get(key, ()):
             _check_glob(path, key, pattern)
+    _check_pack_names(path, lists.get("pack", ()))
     return Config(
         include=lists.get("include", DEFAULT_INCLUDE),
         exclude=lists.get("exclude", ()),
         templates=lists.get("templates", ()),
         rules=tuple(root / entry for entry in lists.get("rules", ())),
+        packs=lists.get("pack", ()),
         fail_on=fail_on,
         source=path,
     )
 
 
 def gate_options(*, lint: bool = True, fail_on: str | None = None,
-                 extra_rules: list[str] | None = None,
+                 extra_rules: list[str] | None = None, packs: list[str] | None = None,
                  use_cache: bool = True) -> tuple[ValidateOptions, Severity]:
     """The checks and threshold a run enforces: the command line, then [tool.blueprint].
 
     ``validate``, ``deploy`` and ``plan`` all gate with this, so a blueprint that
-    passes `blueprint validate` here is one they accept, and no other.
+    passes `blueprint validate` here is one they accept, and no other. ``packs``
+    (``--pack``) adds to the config's ``pack``; a pack that is not installed as
+    pinned is a ``ToolError`` (exit 2).
     """
     # Deferred: reading the settings must not load the checkers.
+    from blueprint import packs as named_packs
     from blueprint.finding import Severity
     from blueprint.guard import RulePack, default_rule_packs
     from blueprint.pipeline import ValidateOptions
 
     config = load_config(Path.cwd())
-    packs = list(default_rule_packs())
+    named_packs.check_names(packs or [], "--pack")
+    rule_packs = list(default_rule_packs())
     for directory in [*(extra_rules or []), *map(str, config.rules)]:
         if not Path(directory).is_dir():
             raise UsageError(f"--rules {directory}: not a directory")
-        packs.append(RulePack(Path(directory), mandatory=False))
+        rule_packs.append(RulePack(Path(directory), mandatory=False))
+    for name in dict.fromkeys([*(packs or []), *config.packs]):
+        rule_packs.append(named_packs.rule_pack(name))
     threshold = Severity(fail_on or config.fail_on or "error")
-    return ValidateOptions(lint=lint, rule_packs=tuple(packs), use_cache=use_cache), threshold
+    return ValidateOptions(lint=lint, rule_packs=tuple(rule_packs), use_cache=use_cache), \
+        threshold
 
 
 def _string_list(path: Path, key: str, value: Any) -> tuple[str, ...]:
@@ -138,6 +150,17 @@ def _string_list(path: Path, key: str, value: Any) -> tuple[str, ...]:
         raise UsageError(f"{path}: [tool.blueprint] {key} must be a list of strings, "
                          f"got {value!r}")
     return tuple(value)
+
+
+def _check_pack_names(path: Path, names: tuple[str, ...]) -> None:
+    from blueprint.packs import PACK_NAMES
+
+    for name in names:
+        if name not in PACK_NAMES:
+            close = difflib.get_close_matches(name, PACK_NAMES, n=1, cutoff=0.6)
+            raise UsageError(f"{path}: [tool.blueprint] pack: unknown rule pack {name!r}",
+                             hint=f"did you mean {close[0]!r}?" if close
+                             else f"known packs: {', '.join(PACK_NAMES)}")
 
 
 def _check_glob(path: Path, key: str, pattern: str) -> None:

@@ -1,12 +1,16 @@
-"""Install the pinned cfn-guard 3.1.1 binary, verified by sha256.
+"""Install the pinned cfn-guard 3.1.1 binary and Control Tower rules, verified by sha256.
 
 cfn-guard is a Rust program. The npm package ``@cdklabs/cdk-validator-cfnguard``
 ships its Linux and macOS builds under ``bin/``; this fetches that package's
 tarball straight from the npm registry (no Node needed), checks the tarball's
 and the binary's sha256 against the pins below and installs the binary to
 the project's tools directory (see ``blueprint.tools.project_tools_dir``).
+The same tarball's AWS Control Tower rules (``validate --pack control-tower``)
+go to ``<tools>/rules/control-tower/`` with a ``MANIFEST.sha256`` of what was
+extracted, whose digest is pinned in ``blueprint.packs``. What is already
+installed and matches its pin is kept, and nothing is downloaded for it.
 
-    python -m blueprint.install_guard [--dest DIR] [--force]
+    python -m blueprint.install_guard [--dest DIR] [--force] [--rules-only]
 """
 
 from __future__ import annotations
@@ -16,12 +20,14 @@ import hashlib
 import io
 import os
 import platform
+import shutil
 import sys
 import tarfile
 import tempfile
 import urllib.request
 from pathlib import Path
 
+from blueprint import packs
 from blueprint.tools import GUARD_VERSION, project_tools_dir, run_tool
 
 NPM_PACKAGE = "@cdklabs/cdk-validator-cfnguard"
@@ -56,21 +62,37 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def install(dest: Path, *, force: bool = False) -> Path:
+def install(dest: Path, *, force: bool = False, binary: bool = True) -> Path:
+    """Install what is missing or altered; the binary's path (the rules' when not ``binary``)."""
     target = dest / "bin" / "cfn-guard"
-    key = _platform_key()
-    if target.is_file() and not force and _sha256(target.read_bytes()) == BINARY_SHA256[key]:
-        return target
+    rules = packs.pack_root(packs.CONTROL_TOWER, dest)
+    key = _platform_key() if binary else None
+    need_binary = key is not None and (
+        force or not target.is_file() or _sha256(target.read_bytes()) != BINARY_SHA256[key])
+    need_rules = force or not _rules_installed(rules)
+    if need_binary or need_rules:
+        with tarfile.open(fileobj=io.BytesIO(_download()), mode="r:gz") as archive:
+            if need_binary and key is not None:
+                _install_binary(archive, key, target)
+            if need_rules:
+                _install_rules(archive, rules)
+    return target if binary else rules
+
+
+def _download() -> bytes:
     with urllib.request.urlopen(TARBALL_URL, timeout=60) as response:
-        tarball = response.read()
+        tarball: bytes = response.read()
     if _sha256(tarball) != TARBALL_SHA256:
         raise InstallError(f"checksum mismatch for {TARBALL_URL}: refusing to install")
+    return tarball
+
+
+def _install_binary(archive: tarfile.TarFile, key: tuple[str, str], target: Path) -> None:
     member = f"package/bin/{key[0]}/{key[1]}/cfn-guard"
-    with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as archive:
-        extracted = archive.extractfile(member)
-        if extracted is None:
-            raise InstallError(f"{member} missing from {TARBALL_URL}")
-        binary = extracted.read()
+    extracted = archive.extractfile(member)
+    if extracted is None:
+        raise InstallError(f"{member} missing from {TARBALL_URL}")
+    binary = extracted.read()
     if _sha256(binary) != BINARY_SHA256[key]:
         raise InstallError(f"checksum mismatch for {member}: refusing to install")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -78,7 +100,44 @@ def install(dest: Path, *, force: bool = False) -> Path:
         handle.write(binary)
     os.chmod(handle.name, 0o755)
     Path(handle.name).replace(target)  # atomic: a concurrent run never sees half a binary
-    return target
+
+
+def _rules_installed(root: Path) -> bool:
+    try:
+        return packs.manifest_digest(packs.manifest(root)) == packs.CONTROL_TOWER_RULES_SHA256 \
+            if root.is_dir() else False
+    except OSError:
+        return False
+
+
+def _install_rules(archive: tarfile.TarFile, root: Path) -> None:
+    """The pack's files, extracted beside ``root`` and checked, then swapped in whole."""
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=root.parent))
+    try:
+        for member in archive.getmembers():
+            if not member.name.startswith(packs.CONTROL_TOWER_IN_TARBALL) or member.isdir():
+                continue
+            relative = member.name[len(packs.CONTROL_TOWER_IN_TARBALL):]
+            parts = relative.split("/")
+            extracted = archive.extractfile(member) if member.isfile() else None
+            if extracted is None or "" in parts or ".." in parts:
+                raise InstallError(f"unexpected entry {member.name} in {TARBALL_URL}")
+            path = staging.joinpath(*parts)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(extracted.read())
+        listing = packs.manifest(staging)
+        if packs.manifest_digest(listing) != packs.CONTROL_TOWER_RULES_SHA256:
+            raise InstallError(f"the Control Tower rules in {TARBALL_URL} are not the pinned "
+                               "ones: refusing to install")
+        (staging / packs.MANIFEST_NAME).write_text(listing, encoding="utf-8")
+        retired = root.with_name(f"{staging.name}-old")
+        if root.exists():
+            root.rename(retired)
+        staging.rename(root)
+        shutil.rmtree(retired, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,14 +146,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dest", type=Path, default=project_tools_dir(),
                         help="tools directory (default: %(default)s)")
     parser.add_argument("--force", action="store_true", help="reinstall even if present")
+    parser.add_argument("--rules-only", action="store_true",
+                        help="install only the Control Tower rules (cfn-guard comes from "
+                             "elsewhere, e.g. $CFN_GUARD)")
     args = parser.parse_args(argv)
     try:
-        target = install(args.dest, force=args.force)
+        target = install(args.dest, force=args.force, binary=not args.rules_only)
     except (InstallError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    version = run_tool([str(target), "--version"]).stdout.strip()
-    print(f"installed {version} at {target}")
+    rules = packs.pack_root(packs.CONTROL_TOWER, args.dest)
+    if not args.rules_only:
+        version = run_tool([str(target), "--version"]).stdout.strip()
+        print(f"installed {version} at {target}")
+    print(f"installed the Control Tower rules of {NPM_PACKAGE}@{NPM_VERSION} at {rules}")
     return 0
 
 

@@ -47,5 +47,5 @@ def test_load_blueprint_still_gives_document_blueprint_findings() -> None:
 def test_gate_options_live_in_config() -> None:
     assert "gate_options" in vars(config)
     signature = inspect.signature(config.gate_options)
-    assert list(signature.parameters) == ["lint", "fail_on", "extra_rules", "use_cache"]
+    assert list(signature.parameters) == ["lint", "fail_on", "extra_rules", "packs", "use_cache"]
     assert all(p.kind is p.KEYWORD_ONLY for p in signature.parameters.values())

@@ -66,6 +66,8 @@ def test_this_projects_own_pyproject_loads() -> None:
     ('failon = "error"', "failon"),
     ('include = ["/etc/*.yml"]', "include"),
     ('exclude = ["../x/*.yml"]', "exclude"),
+    ('pack = ["control-towers"]', "pack"),
+    ('pack = [3]', "pack"),
 ])
 def test_invalid_settings_name_the_file_and_key(tmp_path: Path, body: str, key: str) -> None:
     pyproject(tmp_path, f"[tool.blueprint]\n{body}\n")
@@ -73,6 +75,15 @@ def test_invalid_settings_name_the_file_and_key(tmp_path: Path, body: str, key: 
         load_config(tmp_path)
     assert str(tmp_path / "pyproject.toml") in str(raised.value)
     assert key in str(raised.value)
+
+
+def test_pack_names_installed_rule_packs(tmp_path: Path) -> None:
+    pyproject(tmp_path, '[tool.blueprint]\npack = ["control-tower"]\n')
+    assert load_config(tmp_path).packs == ("control-tower",)
+    pyproject(tmp_path, '[tool.blueprint]\npack = ["controltower"]\n')
+    with pytest.raises(UsageError) as raised:
+        load_config(tmp_path)
+    assert raised.value.hint == "did you mean 'control-tower'?"
 
 
 def test_typo_gets_a_suggestion(tmp_path: Path) -> None:
@@ -168,6 +179,28 @@ def test_gate_options_combine_the_command_line_and_the_project(
     assert not any(p.mandatory for p in added)
     assert (options.lint, options.use_cache) == (True, False)
     assert gate_options(fail_on="error")[1] is Severity.ERROR  # the command line wins
+
+
+def test_gate_options_add_a_pack_once_from_the_command_line_and_the_project(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from blueprint import packs
+    from blueprint.config import gate_options
+    from blueprint.guard import RulePack, default_rule_packs
+
+    pyproject(tmp_path, '[tool.blueprint]\npack = ["control-tower"]\n')
+    monkeypatch.chdir(tmp_path)
+    asked: list[str] = []
+
+    def installed(name: str) -> RulePack:  # whether or not it is installed here
+        asked.append(name)
+        return RulePack(Path(name), mandatory=False)
+
+    monkeypatch.setattr(packs, "rule_pack", installed)
+    options, _ = gate_options(packs=["control-tower"])
+    assert asked == ["control-tower"]
+    assert options.rule_packs == (*default_rule_packs(), RulePack(Path("control-tower"), False))
+    with pytest.raises(UsageError, match="unknown rule pack 'ct'"):
+        gate_options(packs=["ct"])
 
 
 def test_gate_options_refuse_a_rules_folder_that_is_not_there(

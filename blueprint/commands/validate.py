@@ -11,13 +11,16 @@ from blueprint.formatters import FORMATS, THRESHOLD_FORMATS
 
 def run(paths: list[str], *, output_format: str = "text", output: str | None = None,
         lint: bool = True, fail_on: str | None = None, extra_rules: list[str] | None = None,
-        use_cache: bool = True) -> int:
-    """Validate the given files, or every file ``[tool.blueprint]`` discovers."""
+        packs: list[str] | None = None, use_cache: bool = True) -> int:
+    """Validate the given files, or every file ``[tool.blueprint]`` discovers.
+
+    ``packs`` names installed rule packs to add (``--pack control-tower``).
+    """
     if output_format not in FORMATS:
         raise UsageError(f"unknown format {output_format!r}",
                          hint=f"choose one of {', '.join(FORMATS)}")
     options, threshold = gate_options(lint=lint, fail_on=fail_on, extra_rules=extra_rules,
-                                      use_cache=use_cache)
+                                      packs=packs, use_cache=use_cache)
     if not paths:
         paths = discover(Path.cwd(), load_config(Path.cwd()))
         if not paths:
