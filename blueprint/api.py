@@ -5,7 +5,9 @@
   the bytes read, the typed blueprint and the rendering that were checked
   (what ``deploy`` and ``plan`` upload);
 * ``load_blueprint(path)``: a blueprint's typed form without the policy checks;
-* ``render(blueprint)``: the CloudFormation templates of a blueprint.
+* ``render(blueprint)``: the CloudFormation templates of a blueprint;
+* ``select_environment(doc, name)``: one environment's effective blueprint
+  (``Environment``: its stack name, pins, data and where each value came from).
 
 The work is done in ``blueprint.pipeline`` (the check),
 ``blueprint.tracing`` (findings back to the line written) and
@@ -15,6 +17,8 @@ which rules are mandatory.
 
 from __future__ import annotations
 
+from blueprint.environments import Environment, environment_names
+from blueprint.environments import select as select_environment
 from blueprint.expander import Rendering, render
 from blueprint.kinds import BLUEPRINT, TEMPLATE, TEMPLATE_SECTIONS, kind_of
 from blueprint.pipeline import (
@@ -30,11 +34,14 @@ __all__ = [
     "TEMPLATE",
     "TEMPLATE_SECTIONS",
     "CheckedBlueprint",
+    "Environment",
     "Rendering",
     "ValidateOptions",
     "check_blueprint",
+    "environment_names",
     "kind_of",
     "load_blueprint",
     "render",
+    "select_environment",
     "validate",
 ]

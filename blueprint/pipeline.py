@@ -38,9 +38,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from blueprint import catalog, sam, schema
+from blueprint import catalog, environments, sam, schema
 from blueprint.cache import ResultCache
-from blueprint.errors import ToolError
+from blueprint.environments import Environment
+from blueprint.errors import ToolError, UsageError
 from blueprint.expander import Rendering, render
 from blueprint.finding import Finding, Location, Report, Severity, Source
 from blueprint.guard import GuardViolation, RulePack, default_rule_packs, run_guard
@@ -79,6 +80,8 @@ class CheckedBlueprint:
     report: Report  # every finding for this file, exactly as `validate` reports it
     blueprint: Blueprint | None  # None unless the file is a schema-valid blueprint
     rendering: Rendering | None  # the rendering whose texts were checked (None: not rendered)
+    # With environments: the one asked for, whose ``blueprint`` and ``rendering`` these are.
+    environment: Environment | None = None
 
 
 @dataclass
@@ -98,6 +101,10 @@ class _File:
     # A template: that text, loaded (the positions the checkers' findings are traced by).
     checked: Document | None = None
     sam: bool = False  # a SAM template: cfn-guard checks its expansion
+    # A blueprint's environments, each checked as a file of its own (its effective
+    # blueprint, positioned at the lines its values come from); their findings are
+    # folded into this file's once checked.
+    environments: list[tuple[Environment, _File]] = field(default_factory=list)
 
 
 def load_blueprint(path: str) -> tuple[Document | None, Blueprint | None, list[Finding]]:
@@ -122,12 +129,37 @@ def validate(paths: Sequence[str], options: ValidateOptions | None = None) -> Re
     return _report(_run(paths, options), options)
 
 
-def check_blueprint(path: str, options: ValidateOptions | None = None) -> CheckedBlueprint:
-    """``validate`` of one file, returning the bytes, blueprint and rendering it checked."""
+def check_blueprint(path: str, options: ValidateOptions | None = None, *,
+                    environment: str | None = None) -> CheckedBlueprint:
+    """``validate`` of one file, returning the bytes, blueprint and rendering it checked.
+
+    A blueprint with environments is checked whole (the base and every environment),
+    and ``environment`` (required then: UsageError otherwise, as
+    ``environments.select``) names the one whose blueprint and rendering are returned.
+    """
     options = options or ValidateOptions()
-    [checked] = _run([path], options)
+    file = _prepare(path)
+    chosen = _chosen(file, environment)  # before the checks: a wrong name costs nothing
+    [checked] = _run_prepared([file], options)
+    blueprint, rendering = checked.blueprint, checked.rendering
+    if chosen is not None:
+        sub = next((sub for env, sub in checked.environments if env.name == chosen.name), None)
+        blueprint, rendering = (sub.blueprint, sub.rendering) if sub else (None, None)
     return CheckedBlueprint(path=path, raw=checked.raw or b"", report=_report([checked], options),
-                            blueprint=checked.blueprint, rendering=checked.rendering)
+                            blueprint=blueprint, rendering=rendering, environment=chosen)
+
+
+def _chosen(file: _File, environment: str | None) -> Environment | None:
+    if file.doc is None or kind_of(file.doc) != BLUEPRINT:
+        if environment is not None and file.doc is not None:
+            raise UsageError(f"--env {environment}: {file.path} is not a blueprint")
+        return None  # its findings say why it is no blueprint
+    if not isinstance(file.doc.data.get(environments.SECTION, {}), dict):
+        return None  # a malformed section: the schema's findings say so, and nothing passes
+    chosen = environments.select(file.doc, environment)
+    if chosen is None:
+        return None
+    return next((env for env, _ in file.environments if env.name == chosen.name), chosen)
 
 
 def _report(files: list[_File], options: ValidateOptions) -> Report:
@@ -138,8 +170,11 @@ def _report(files: list[_File], options: ValidateOptions) -> Report:
 
 
 def _run(paths: Sequence[str], options: ValidateOptions) -> list[_File]:
+    return _run_prepared([_prepare(path) for path in _unique(paths)], options)
+
+
+def _run_prepared(files: list[_File], options: ValidateOptions) -> list[_File]:
     today = options.today or date.today()
-    files = [_prepare(path) for path in _unique(paths)]
     results = ResultCache() if options.use_cache else None
     keys: dict[str, str] = {}
     hits: set[str] = set()
@@ -155,7 +190,11 @@ def _run(paths: Sequence[str], options: ValidateOptions) -> list[_File]:
                 file.findings = hit
                 hits.add(file.path)
     fresh = [file for file in files if file.path not in hits]
-    _check_policies(fresh, options, today)
+    _check_policies([*fresh, *(sub for file in fresh for _, sub in file.environments)],
+                    options, today)
+    for file in fresh:
+        if file.environments:
+            file.findings = _combined(file)
     if results is not None:
         for file in fresh:
             if file.path in keys:
@@ -164,8 +203,27 @@ def _run(paths: Sequence[str], options: ValidateOptions) -> list[_File]:
 
 
 def _text_parts(file: _File) -> list[str]:
-    """The texts the policies check, by name: a cache hit then proves these were checked."""
-    return [part for name, text in file.texts.items() for part in (name, text)]
+    """The texts the policies check, by name: a cache hit then proves these were checked.
+
+    An environment's texts are named after it (``prod/service.yml``); everything else
+    its findings depend on derives from the file's bytes, which the key holds too.
+    """
+    parts = [part for name, text in file.texts.items() for part in (name, text)]
+    for env, sub in file.environments:
+        parts += [part for name, text in sub.texts.items()
+                  for part in (f"{env.name}/{name}", text)]
+    return parts
+
+
+def _combined(file: _File) -> list[Finding]:
+    """The base's findings and each environment's, each problem once (``environments.combine``)."""
+    assert file.doc is not None  # a file with environments was loaded
+    waivers = file.doc.data.get("waivers")
+    base_waivers = [file.doc.location(("waivers", index, "rule"))
+                    for index in range(len(waivers) if isinstance(waivers, list) else 0)]
+    return environments.combine(file.findings, {env.name: sub.findings
+                                                for env, sub in file.environments},
+                                base_waivers)
 
 
 def _cached_findings(entry: Any) -> list[Finding] | None:
@@ -208,13 +266,29 @@ def _prepare(path: str) -> _File:
         if not problems:  # such a file could also break the whole cfn-guard run
             _prepare_template(file, doc)
     else:
-        found = schema.check_blueprint(doc)
+        found = environments.explain(schema.check_blueprint(doc))
         file.findings += found
         if not any(f.severity is Severity.ERROR for f in found):
             file.blueprint = from_data(doc.data, schema.load_schema())
             file.rendering = render(file.blueprint)
             file.texts = dict(file.rendering.texts)
+        if environments.environment_names(doc.data) and environments.section_is_sound(found):
+            file.findings += environments.stack_name_findings(doc)
+            file.environments = [(env, _prepare_environment(file, env))
+                                 for env in environments.all_environments(doc)]
     return file
+
+
+def _prepare_environment(file: _File, env: Environment) -> _File:
+    """One environment's effective blueprint, schema-checked and, when valid, rendered."""
+    assert env.document is not None  # every Environment built from a file is positioned
+    sub = _File(file.path, file.raw, doc=env.document)
+    sub.findings = schema.check_blueprint(env.document)
+    if not any(f.severity is Severity.ERROR for f in sub.findings):
+        sub.blueprint = from_data(env.data, schema.load_schema())
+        sub.rendering = render(sub.blueprint)
+        sub.texts = dict(sub.rendering.texts)
+    return sub
 
 
 def _prepare_template(file: _File, doc: Document) -> None:
@@ -303,6 +377,7 @@ def _check_policies(files: list[_File], options: ValidateOptions, today: date) -
             matches = batch.results() if batch is not None else {}
             violations = guard_run.result()
     rule_index = catalog.rule_index(options.rule_packs)
+    violations = catalog.as_listed(violations, rule_index)  # control ids, not rule names
     _trace(checked, violations, matches, rule_index)
     for file in files:
         if file.rendering is not None and file.doc is not None:

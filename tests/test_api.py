@@ -19,7 +19,7 @@ def test_the_facade_exports_the_library_entry_points() -> None:
         assert name in api.__all__ and hasattr(api, name), name
     assert api.check_blueprint is pipeline.check_blueprint
     assert [f.name for f in dataclasses.fields(api.CheckedBlueprint)] == [
-        "path", "raw", "report", "blueprint", "rendering"]
+        "path", "raw", "report", "blueprint", "rendering", "environment"]
 
 
 def test_the_facade_defines_nothing_itself() -> None:
