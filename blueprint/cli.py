@@ -93,15 +93,62 @@ def validate_command(files: tuple[str, ...], output_format: str, output: str | N
                         use_cache=not no_cache)
 
 
+def env_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option("--env", "env", metavar="NAME", help=help_text)
+
+
+_ENV = env_option("The environment (of the blueprint's `environments`) to work on; "
+                  "required when the blueprint has environments.")
+_CLOUD_ENV = env_option(
+    "The environment (of the blueprint's `environments`) to work on; required when the "
+    "blueprint has environments. Its stack is the blueprint's name, a dash and NAME (e.g. "
+    "orders-prod), and the command is refused (exit 1) "
+    "unless the credentials' account and the region are the environment's pins.")
+
+
 @cli.command("render")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("-o", "--output-dir", required=True, type=click.Path(file_okay=False),
               help="Directory for parent.yml, vpc.yml, cluster.yml and service.yml.")
-def render_command(file: str, output_dir: str) -> int:
-    """Write the CloudFormation templates a blueprint expands to."""
+@_ENV
+def render_command(file: str, output_dir: str, env: str | None) -> int:
+    """Write the CloudFormation templates a blueprint (or one of its environments)
+    expands to."""
     from blueprint.commands import render
 
-    return render.run(file, output_dir)
+    return render.run(file, output_dir, env=env)
+
+
+@cli.command("show")
+@click.argument("file", type=click.Path(dir_okay=False))
+@_ENV
+def show_command(file: str, env: str | None) -> int:
+    """Print the effective blueprint: every default filled in, each value annotated with
+    where it came from (default, base line, or an environment's override line)."""
+    from blueprint.commands import show
+
+    return show.run(file, env=env)
+
+
+# blueprint.diagram.FORMATS, spelled out so that `--help` imports nothing heavy.
+DIAGRAM_FORMATS = ["mermaid", "svg"]
+
+
+@cli.command("diagram")
+@click.argument("file", type=click.Path(dir_okay=False))
+@_ENV
+@click.option("--format", "output_format", type=click.Choice(DIAGRAM_FORMATS),
+              default="mermaid", show_default=True,
+              help="Mermaid (what GitHub renders in a pull request) or SVG.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write the diagram here instead of standard output.")
+def diagram_command(file: str, env: str | None, output_format: str,
+                    output: str | None) -> int:
+    """Draw the architecture of a blueprint (or one of its environments): internet,
+    load balancer, service tasks in private subnets across the zones, NAT, cluster."""
+    from blueprint.commands import diagram
+
+    return diagram.run(file, env=env, output_format=output_format, output=output)
 
 
 # blueprint.commands.diff.FORMATS, spelled out so that `--help` imports nothing heavy.
@@ -116,20 +163,27 @@ DIFF_FORMATS = ["table", "json", "markdown"]
                    "with NEW.")
 @click.option("--format", "output_format", type=click.Choice(DIFF_FORMATS), default="table",
               show_default=True, help="Output format.")
+@click.option("--env", "env", metavar="NAME",
+              help="Compare this environment of the blueprint(s) (required when they have "
+                   "environments).")
+@click.option("--against-env", metavar="NAME",
+              help="Compare with this environment instead (the old side): `blueprint diff "
+                   "FILE --env dev --against-env prod` shows how dev differs from prod.")
 @click.option("--fail-on-replace", is_flag=True,
               help="Exit 1 when a stateful or disruptive resource is replaced, or a "
                    "replacement would fail.")
 def diff_command(old: str, new: str | None, against: str | None, output_format: str,
-                 fail_on_replace: bool) -> int:
+                 env: str | None, against_env: str | None, fail_on_replace: bool) -> int:
     """Show what an edit adds, modifies, removes and replaces, per stack; no AWS account.
 
     `blueprint diff OLD NEW` compares two blueprints; `blueprint diff FILE --against REV`
-    compares a blueprint with a git revision of itself.
+    compares a blueprint with a git revision of itself; `blueprint diff FILE --env E
+    --against-env F` compares two environments of one blueprint.
     """
     from blueprint.commands import diff
 
     return diff.run(old, new, against=against, output_format=output_format,
-                    fail_on_replace=fail_on_replace)
+                    fail_on_replace=fail_on_replace, env=env, against_env=against_env)
 
 
 def aws_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -137,7 +191,8 @@ def aws_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed([
         click.option("--region", help="AWS region (else AWS_REGION, AWS_DEFAULT_REGION, the "
                                       "profile's region, else us-east-1; the one used and "
-                                      "why is printed)."),
+                                      "why is printed). With --env, the environment's "
+                                      "pinned region, which --region may only repeat."),
         click.option("--profile", help="AWS named profile."),
         click.option("--endpoint-url", help="Send AWS calls to this endpoint (e.g. a local "
                                             "`blueprint local-aws`)."),
@@ -164,17 +219,19 @@ _BUCKET = click.option("--bucket", help="Artifact bucket for nested templates (d
 
 @cli.command("plan")
 @_FILE
+@_CLOUD_ENV
 @aws_options
 @_BUCKET
-def plan_command(file: str, bucket: str | None, **aws: Any) -> int:
+def plan_command(file: str, env: str | None, bucket: str | None, **aws: Any) -> int:
     """Show the changes a deploy would make (nested stacks included); change nothing."""
     from blueprint.commands import plan
 
-    return plan.run(file, _cloud(**aws), bucket=bucket)
+    return plan.run(file, _cloud(**aws), bucket=bucket, env=env)
 
 
 @cli.command("deploy")
 @_FILE
+@_CLOUD_ENV
 @aws_options
 @_BUCKET
 @_YES
@@ -183,45 +240,49 @@ def plan_command(file: str, bucket: str | None, **aws: Any) -> int:
                    "resource (cluster, Auto Scaling group, capacity provider, load balancer, "
                    "target group, VPC, subnet, service). Without it such a deploy asks again "
                    "at a terminal, even with --yes, and is refused (exit 1) elsewhere.")
-def deploy_command(file: str, bucket: str | None, assume_yes: bool, allow_replace: bool,
-                   **aws: Any) -> int:
+def deploy_command(file: str, env: str | None, bucket: str | None, assume_yes: bool,
+                   allow_replace: bool, **aws: Any) -> int:
     """Validate, upload, create a change set, show it, execute it and follow it."""
     from blueprint.commands import deploy
 
     return deploy.run(file, _cloud(**aws), assume_yes=assume_yes, bucket=bucket,
-                      allow_replace=allow_replace)
+                      allow_replace=allow_replace, env=env)
 
 
 @cli.command("outputs")
 @_FILE
+@_CLOUD_ENV
 @aws_options
 @click.option("--json", "as_json", is_flag=True, help="Print the outputs as JSON.")
-def outputs_command(file: str, as_json: bool, **aws: Any) -> int:
+def outputs_command(file: str, env: str | None, as_json: bool, **aws: Any) -> int:
     """Print the deployed stack's outputs, the service URL first."""
     from blueprint.commands import outputs
 
-    return outputs.run(file, _cloud(**aws), as_json=as_json)
+    return outputs.run(file, _cloud(**aws), as_json=as_json, env=env)
 
 
 @cli.command("status")
 @_FILE
+@_CLOUD_ENV
 @aws_options
-def status_command(file: str, **aws: Any) -> int:
+def status_command(file: str, env: str | None, **aws: Any) -> int:
     """Show the parent and nested stacks' statuses and any failure's root cause."""
     from blueprint.commands import status
 
-    return status.run(file, _cloud(**aws))
+    return status.run(file, _cloud(**aws), env=env)
 
 
 @cli.command("delete")
 @_FILE
+@_CLOUD_ENV
 @aws_options
 @_YES
-def delete_command(file: str, assume_yes: bool, **aws: Any) -> int:
-    """Delete the environment's stacks."""
+def delete_command(file: str, env: str | None, assume_yes: bool, **aws: Any) -> int:
+    """Delete the environment's stacks (load balancers' deletion protection is turned
+    off first, after the confirmation)."""
     from blueprint.commands import delete
 
-    return delete.run(file, _cloud(**aws), assume_yes=assume_yes)
+    return delete.run(file, _cloud(**aws), assume_yes=assume_yes, env=env)
 
 
 @cli.command("local-aws")

@@ -24,6 +24,7 @@ from blueprint.deployer import (
     Action,
     Declined,
     PendingChangeSet,
+    PinMismatch,
     Plan,
     StackDecision,
     TargetMismatch,
@@ -32,6 +33,7 @@ from blueprint.deployer import (
     decide,
     loud_replacements,
     parent_with_urls,
+    pin_problems,
     replacement_lines,
     zone_count_problem,
 )
@@ -42,6 +44,8 @@ from blueprint.model import Blueprint
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_cloudformation.type_defs import StackTypeDef, TagTypeDef
+
+    from blueprint.environments import Environment
 
 
 class Ui(Protocol):
@@ -83,11 +87,14 @@ def prepare(aws: Aws, checked: CheckedBlueprint, ui: Ui, *, bucket: str | None,
     ``read_only`` (for ``plan``) deletes no stack and no change set it did not make.
     """
     blueprint, rendering = _checked_parts(checked)
+    environment = checked.environment
     choice = aws.region_choice
     ui.print(f"[yellow]{choice.describe()}[/yellow]" if choice.is_default
              else f"[dim]{choice.describe()}[/dim]")
+    check_pins(aws, environment)  # before anything else is read, uploaded or changed
+    name = environment.stack_name if environment is not None else blueprint.name
     cfn = aws.cloudformation()
-    found = stacks.describe_stack(cfn, blueprint.name)
+    found = stacks.describe_stack(cfn, name)
     summaries = stacks.change_sets_of(cfn, str(found.get("StackId", ""))) if found else []
     decision = decide(found, summaries, datetime.now(timezone.utc), read_only=read_only)
     ensure_unchanged(checked)  # before the first change anywhere...
@@ -96,12 +103,27 @@ def prepare(aws: Aws, checked: CheckedBlueprint, ui: Ui, *, bucket: str | None,
     ensure_unchanged(checked)  # ...and again after a confirmation and a delete took their time
     owner, caller = aws.caller()
     parent_text = _upload(aws, rendering, ui, bucket=bucket, owner=owner)
-    plan = create_change_set(aws, name=blueprint.name, decision=decision,
+    which = f" (environment {environment.name})" if environment is not None else ""
+    plan = create_change_set(aws, name=name, decision=decision,
                              parent_text=parent_text, tags=stack_tags(blueprint),
-                             description=f"blueprint deploy of {blueprint.name} by {caller}")
+                             description=f"blueprint deploy of {blueprint.name}{which} "
+                                         f"by {caller}")
     if not plan.no_changes:
         _show_changes(plan, ui)
     return plan
+
+
+def check_pins(aws: Aws, environment: Environment | None) -> None:
+    """Refuse when the credentials' account (STS) or the region is not the environment's
+    pin, naming both; a blueprint without environments has no pins."""
+    if environment is None:
+        return
+    account, caller = aws.caller()
+    problems = pin_problems(environment, account=account, region=aws.region, caller=caller)
+    if problems:
+        raise PinMismatch("; ".join(problems) + ": refused, nothing was changed",
+                          hint=f"use credentials of account {environment.account} "
+                               f"(e.g. --profile) for environment {environment.name}")
 
 
 def check_target(aws: Aws, blueprint: Blueprint, ui: Ui) -> None:
@@ -320,6 +342,32 @@ def delete_stack(aws: Aws, stack_id: str, *, ui: Ui, timeout: float = 3600,
         detail = f": {cause.logical_id} {cause.reason}" if cause else ""
         raise DeployFailed(f"delete of {stack_id} ended {status}{detail}")
     return status
+
+
+LOAD_BALANCER_TYPE = "AWS::ElasticLoadBalancingV2::LoadBalancer"
+DELETION_PROTECTION = "deletion_protection.enabled"
+
+
+def release_deletion_protection(aws: Aws, stack_id: str, *, ui: Ui) -> list[str]:
+    """Turn off deletion protection on the load balancers of the stack tree (CloudFormation
+    cannot delete a protected one); the ARNs of those it turned off."""
+    elbv2 = aws.client("elbv2")
+    released: list[str] = []
+    for found in stacks.resources_of_type(aws.cloudformation(), stack_id, LOAD_BALANCER_TYPE):
+        answer = unless_error(("LoadBalancerNotFound",), partial(
+            elbv2.describe_load_balancer_attributes, LoadBalancerArn=found.physical_id))
+        attributes = {str(a.get("Key")): str(a.get("Value")) for a in
+                      (answer or {}).get("Attributes", [])}
+        if attributes.get(DELETION_PROTECTION, "false").lower() != "true":
+            continue
+        elbv2.modify_load_balancer_attributes(
+            LoadBalancerArn=found.physical_id,
+            Attributes=[{"Key": DELETION_PROTECTION, "Value": "false"}])
+        released.append(found.physical_id)
+        ui.print(f"turned off deletion protection of load balancer "
+                 f"{found.stack_label}/{found.logical_id} ({found.physical_id}) "
+                 f"so that it can be deleted")
+    return released
 
 
 DELETE_FAILED_REMEDY = (

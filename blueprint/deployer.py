@@ -24,6 +24,8 @@ from blueprint.expander import CHILD_STACKS, Rendering
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation.type_defs import ChangeSetSummaryTypeDef, StackTypeDef
 
+    from blueprint.environments import Environment
+
 CHANGE_SET_PREFIX = "blueprint-"
 # A change set younger than this may belong to a deploy still asking for
 # confirmation; older ones were abandoned.
@@ -333,3 +335,33 @@ def zone_count_problem(wanted: int, zones: Sequence[str], region: str) -> str | 
     return (f"network.availabilityZones is {wanted}, but {region} has only {len(zones)} "
             f"available zone(s) for this account ({have}): CloudFormation would fail on "
             f"Fn::Select; use availabilityZones: {max(len(zones), 2)} or another region")
+
+
+class PinMismatch(TargetMismatch):
+    """The credentials' account or the region is not the one the environment is pinned to:
+    the classic wrong-profile incident, refused before anything is read or changed."""
+
+
+def region_flag_problem(environment: Environment, region_flag: str | None) -> str | None:
+    """Why ``--region`` cannot be used with the environment: it may only agree with the pin."""
+    if region_flag is None or region_flag == environment.region:
+        return None
+    return (f"environment {environment.name} is pinned to region {environment.region}, "
+            f"but --region is {region_flag}: a pin cannot be overridden (drop --region, "
+            f"or change the pin in the blueprint)")
+
+
+def pin_problems(environment: Environment, *, account: str, region: str,
+                 caller: str) -> list[str]:
+    """How the account of the credentials in use (``caller``, their ARN) and the region
+    the command works in differ from the environment's pins (none: they agree)."""
+    problems = []
+    if account != environment.account:
+        who = f" ({caller})" if caller else ""
+        problems.append(f"environment {environment.name} is pinned to account "
+                        f"{environment.account}, but the credentials in use{who} are of "
+                        f"account {account}")
+    if region != environment.region:
+        problems.append(f"environment {environment.name} is pinned to region "
+                        f"{environment.region}, but the command works in {region}")
+    return problems

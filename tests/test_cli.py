@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -153,8 +154,9 @@ def test_diff_of_two_blueprints_and_fail_on_replace(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     edited = tmp_path / "edited.blueprint.yml"
-    edited.write_text(SEED.read_text(encoding="utf-8").replace("port: 80\n", "port: 8080\n", 1),
-                      encoding="utf-8")
+    # the service's port (the first `port:` below `service:`), whatever it is now
+    edited.write_text(re.sub(r"(\nservice:\n(?:  .*\n)*?  port: )\d+", r"\g<1>9090",
+                             SEED.read_text(encoding="utf-8"), count=1), encoding="utf-8")
     assert cli.main(["diff", str(SEED), str(edited), "--format", "json"]) == 0
     out = capsys.readouterr().out
     assert "TargetGroup" in out and "replaced" in out
@@ -174,3 +176,47 @@ def test_deploy_offers_allow_replace_and_yes_says_it_does_not_cover_it(
     assert cli.main(["deploy", "--help"]) == 0
     help_text = " ".join(capsys.readouterr().out.split())
     assert "--allow-replace" in help_text and "even with --yes" in help_text
+
+
+# ------------------------------------------------------------------------------ environments
+
+ENVIRONMENTS = REPO / "examples" / "orders-envs.blueprint.yml"
+
+
+def test_render_and_show_take_an_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for env in ("dev", "prod"):
+        out = tmp_path / env
+        assert cli.main(["render", str(ENVIRONMENTS), "--env", env, "-o", str(out)]) == 0
+    # only prod overrides the listener to HTTPS with its certificate
+    assert "HTTPS" in (tmp_path / "prod" / "service.yml").read_text(encoding="utf-8")
+    assert "HTTPS" not in (tmp_path / "dev" / "service.yml").read_text(encoding="utf-8")
+    capsys.readouterr()
+    assert cli.main(["show", str(ENVIRONMENTS), "--env", "dev"]) == 0
+    assert "t3.large" in capsys.readouterr().out
+    assert cli.main(["render", str(ENVIRONMENTS), "-o", str(tmp_path)]) == 2
+    assert "has environments dev, prod" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["plan", "deploy", "outputs", "status", "delete"])
+def test_cloud_commands_document_env_and_its_pins(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main([command, "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--env NAME" in help_text and "pins" in help_text
+
+
+def test_diagram_is_wired_with_the_formats_of_its_module(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from blueprint import diagram
+
+    assert list(diagram.FORMATS) == cli.DIAGRAM_FORMATS
+    assert cli.main(["diagram", str(ENVIRONMENTS), "--env", "prod"]) == 0
+    assert capsys.readouterr().out.strip()
+    svg = tmp_path / "prod.svg"
+    assert cli.main(["diagram", str(ENVIRONMENTS), "--env", "prod", "--format", "svg",
+                     "-o", str(svg)]) == 0
+    assert svg.read_text(encoding="utf-8").lstrip().startswith("<")

@@ -20,6 +20,8 @@ from blueprint.deployer import (
     certificate_problem,
     decide,
     loud_replacements,
+    pin_problems,
+    region_flag_problem,
     replacement_consent,
     replacement_lines,
     zone_count_problem,
@@ -355,3 +357,38 @@ def test_zone_count(wanted: int, zones: list[str], problem: bool) -> None:
     assert (found is not None) is problem
     if found:
         assert f"availabilityZones is {wanted}" in found and f"only {len(zones)}" in found
+
+
+# --------------------------------------------------------- an environment's account and region pins
+
+
+def pinned_environment() -> Any:
+    from blueprint.environments import Environment
+
+    return Environment(name="prod", account="222222222222", region="eu-west-1",
+                       stack_name="orders-prod", data={})
+
+
+@pytest.mark.parametrize(("account", "region", "named"), [
+    ("222222222222", "eu-west-1", []),
+    ("123456789012", "eu-west-1", ["account 222222222222", "account 123456789012",
+                                   "arn:aws:iam::123456789012:user/ci"]),
+    ("222222222222", "us-east-1", ["region eu-west-1", "works in us-east-1"]),
+    ("123456789012", "us-east-1", ["account 123456789012", "works in us-east-1"]),
+])
+def test_pins_name_both_sides_of_each_difference(account: str, region: str,
+                                                 named: list[str]) -> None:
+    problems = pin_problems(pinned_environment(), account=account, region=region,
+                            caller="arn:aws:iam::123456789012:user/ci")
+    text = "; ".join(problems)
+    assert len(problems) == (account != "222222222222") + (region != "eu-west-1")
+    for fragment in named:
+        assert fragment in text
+
+
+def test_region_flag_may_only_repeat_the_pin() -> None:
+    environment = pinned_environment()
+    assert region_flag_problem(environment, None) is None
+    assert region_flag_problem(environment, "eu-west-1") is None
+    problem = region_flag_problem(environment, "us-east-1")
+    assert problem is not None and "eu-west-1" in problem and "--region is us-east-1" in problem

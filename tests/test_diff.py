@@ -490,3 +490,92 @@ def test_an_edit_whose_diff_names_a_replacement_deploys_locally(
     )["services"]
     assert [lb["containerPort"] for lb in service["loadBalancers"]] == [8080]
     assert service["taskDefinition"].endswith(":2")
+
+
+# --- environments: two environments of one blueprint, or one environment across an edit ----
+
+ENVIRONMENTS = """\
+blueprint: v1
+name: shop
+cluster: {maxSize: 4}
+service:
+  name: web
+  image: public.ecr.aws/nginx/nginx-unprivileged:1.27-alpine
+  port: 80
+  desiredCount: 2
+environments:
+  dev:
+    account: "123456789012"
+    region: us-east-1
+    overrides:
+      service: {desiredCount: 1}
+  prod:
+    account: "210987654321"
+    region: eu-west-1
+    overrides:
+      service: {port: 8080, desiredCount: 4}
+"""
+
+
+def changed_ids(document: dict[str, Any]) -> set[str]:
+    return {change["logicalId"] for stack in document["stacks"] for change in stack["changes"]}
+
+
+def test_two_environments_of_one_blueprint(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, "shop.blueprint.yml", ENVIRONMENTS)
+    assert diff_command.run(path, env="prod", against_env="dev", output_format="json") == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["old"] == f"{path} (env dev)" and document["new"] == f"{path} (env prod)"
+    # prod's port override replaces the target group; dev's desiredCount differs too
+    assert document["summary"]["loudReplacements"] == 1
+    assert {"ServiceTargetGroup", "Service"} <= changed_ids(document)
+    assert diff_command.run(path, env="prod", against_env="dev", fail_on_replace=True) == 1
+    capsys.readouterr()
+    assert diff_command.run(path, env="dev", against_env="dev", output_format="json") == 0
+    assert changed_ids(json.loads(capsys.readouterr().out)) == set()
+
+
+def test_environment_selection_errors_are_usage_errors(tmp_path: Path) -> None:
+    path = write(tmp_path, "shop.blueprint.yml", ENVIRONMENTS)
+    with pytest.raises(UsageError, match="has environments dev, prod"):
+        diff_command.run(path, against_env="prod")  # the new side names none
+    with pytest.raises(UsageError, match="unknown environment"):
+        diff_command.run(path, env="prdo", against_env="dev")
+    base = ENVIRONMENTS.split("environments:", maxsplit=1)[0]
+    plain = write(tmp_path, "plain.blueprint.yml", base)
+    with pytest.raises(UsageError, match="has no environments"):
+        diff_command.run(plain, plain, env="dev")
+
+
+def test_the_command_line_compares_environments(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from blueprint.cli import main
+
+    path = write(tmp_path, "shop.blueprint.yml", ENVIRONMENTS)
+    assert main(["diff", path, "--env", "dev", "--against-env", "prod", "--format",
+                 "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["old"].endswith("(env prod)") and document["new"].endswith("(env dev)")
+    assert main(["diff", path, "--env", "dev"]) == EXIT_CANNOT_CHECK  # nothing to compare
+    assert main(["diff", path, path]) == EXIT_CANNOT_CHECK  # environments but no --env
+    assert "pass --env" in capsys.readouterr().err
+
+
+@needs_git
+def test_one_environment_against_a_git_revision(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    path = write(repo, "shop.blueprint.yml", ENVIRONMENTS)
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "first")
+    write(repo, "shop.blueprint.yml",
+          ENVIRONMENTS.replace("{port: 8080, desiredCount: 4}", "{port: 8080, desiredCount: 5}"))
+    assert diff_command.run(path, against="HEAD", env="prod", output_format="json") == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["old"] == f"{path}@HEAD (env prod)"
+    assert changed_ids(document) >= {"Service"}
+    assert diff_command.run(path, against="HEAD", env="dev", output_format="json") == 0
+    assert changed_ids(json.loads(capsys.readouterr().out)) == set()

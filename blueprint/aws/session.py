@@ -42,12 +42,22 @@ class AwsError(BlueprintError):
 REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
 
 
+PINNED_BY = "pinned by environment"
+
+
+def pinned_source(environment: str) -> str:
+    """The region source of an environment's region pin."""
+    return f"{PINNED_BY} {environment}"
+
+
 @dataclass(frozen=True)
 class RegionChoice:
     """The region a command works in, and where that came from (printed, never silent)."""
 
     region: str
-    source: str  # "--region", "AWS_REGION", "AWS_DEFAULT_REGION", "profile NAME", "default"
+    # "--region", "AWS_REGION", "AWS_DEFAULT_REGION", "profile NAME", "default",
+    # or "pinned by environment NAME" (an environment's region pin)
+    source: str
 
     @property
     def is_default(self) -> bool:
@@ -57,6 +67,8 @@ class RegionChoice:
         if self.is_default:
             return (f"region {self.region} (the default: no --region, "
                     f"{', '.join(REGION_VARIABLES)} or profile region is set)")
+        if self.source.startswith(PINNED_BY):
+            return f"region {self.region} ({self.source})"
         return f"region {self.region} (from {self.source})"
 
 

@@ -155,6 +155,25 @@ def nested_stack_ids(cfn: CloudFormationClient, stack_id: str) -> list[tuple[str
 
 
 @dataclass(frozen=True)
+class TreeResource:
+    """One resource of a stack tree: the stack it is in, its logical and physical id."""
+
+    stack_label: str  # "(parent)" or the nested stack's logical id
+    logical_id: str
+    physical_id: str
+
+
+def resources_of_type(cfn: CloudFormationClient, stack_id: str,
+                      resource_type: str) -> list[TreeResource]:
+    """The resources of ``resource_type`` in the stack and its nested stacks that exist
+    (a physical id is known)."""
+    return [TreeResource(label, str(r.get("LogicalResourceId")), str(r["PhysicalResourceId"]))
+            for label, arn in [("(parent)", stack_id), *nested_stack_ids(cfn, stack_id)]
+            for r in _resources(cfn, arn)
+            if r.get("ResourceType") == resource_type and r.get("PhysicalResourceId")]
+
+
+@dataclass(frozen=True)
 class StuckResource:
     """A resource a delete could not remove."""
 

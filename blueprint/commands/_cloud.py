@@ -8,13 +8,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from blueprint import environments
 from blueprint.api import CheckedBlueprint, check_blueprint, load_blueprint
-from blueprint.aws.session import Aws, AwsTarget
+from blueprint.aws.session import Aws, AwsTarget, pinned_source
 from blueprint.deploy_flow import GateRefused
+from blueprint.deployer import PinMismatch, region_flag_problem
+from blueprint.environments import Environment
 from blueprint.errors import BlueprintError
 from blueprint.finding import Report
 from blueprint.formatters import text
-from blueprint.model import Blueprint
+from blueprint.loader import load_file
 from blueprint.resources import DEFAULT_REGION
 
 if TYPE_CHECKING:
@@ -30,6 +33,8 @@ class CloudOptions:
     profile: str | None = None
     endpoint_url: str | None = None
     local: bool = False
+    # Where ``region`` came from when it is not the user's --region (an environment's pin).
+    region_source: str | None = None
 
     @property
     def poll_seconds(self) -> float:
@@ -47,7 +52,8 @@ def target_region(options: CloudOptions) -> str:
 @contextlib.contextmanager
 def open_aws(options: CloudOptions) -> Iterator[Aws]:
     """An ``Aws`` for the options; with ``--local``, a local endpoint for the duration."""
-    target = AwsTarget(options.region, options.profile, options.endpoint_url)
+    target = AwsTarget(options.region, options.profile, options.endpoint_url,
+                       region_source=options.region_source)
     if not options.local:
         yield Aws(target)
         return
@@ -60,30 +66,88 @@ def open_aws(options: CloudOptions) -> Iterator[Aws]:
     with start_local_aws() as local:
         yield Aws(replace(target, endpoint_url=local.endpoint_url,
                           region=options.region or DEFAULT_REGION, local_credentials=True,
-                          region_source="--region" if options.region else
-                          "the local endpoint's default"))
+                          region_source=options.region_source or (
+                              "--region" if options.region else
+                              "the local endpoint's default")))
+
+
+@dataclass(frozen=True)
+class StackTarget:
+    """The stack a command works on, and the environment whose pins it must respect."""
+
+    name: str
+    environment: Environment | None
+
+    def command(self, verb: str, path: str) -> str:
+        """The command line that does ``verb`` to this stack, for hints."""
+        env = f" --env {self.environment.name}" if self.environment is not None else ""
+        return f"blueprint {verb} {path}{env}"
+
+
+def stack_target(path: str, env: str | None) -> StackTarget:
+    """The blueprint's stack, read without the policy checks: its name and, with
+    environments, the one ``env`` selects (exit 2 listing them when ``env`` is missing)."""
+    doc, blueprint, findings = load_blueprint(path)
+    if doc is None or blueprint is None:
+        sys.stdout.write(text.render(Report((path,), tuple(findings))))
+        raise GateRefused(f"{path} is not a valid blueprint")
+    environment = environments.select(doc, env)
+    return StackTarget(environment.stack_name if environment is not None else blueprint.name,
+                       environment)
+
+
+def chosen_environment(path: str, env: str | None) -> Environment | None:
+    """The environment ``env`` selects, from the file's YAML alone, before the gate checks
+    the rest (exit 2 listing them when ``env`` is missing): its pins are needed first.
+
+    None also when the file cannot be read as YAML: the gate then says why and refuses.
+    """
+    doc, _ = load_file(path)
+    if doc is None or not isinstance(doc.data, dict):
+        return None
+    return environments.select(doc, env)
+
+
+def pinned(options: CloudOptions, environment: Environment | None) -> CloudOptions:
+    """The options with the environment's region pin applied: --region may only agree
+    with it; without --region the pin is the region (and is said to be)."""
+    if environment is None:
+        return options
+    problem = region_flag_problem(environment, options.region)
+    if problem is not None:
+        raise PinMismatch(problem + ": refused, nothing was changed")
+    return replace(options, region=environment.region,
+                   region_source=pinned_source(environment.name))
 
 
 @dataclass
 class DeployedStack:
     """An environment's parent stack as CloudFormation has it now (``stack`` None: absent)."""
 
-    blueprint: Blueprint
+    target: StackTarget
     aws: Aws
     cfn: CloudFormationClient
     stack: StackTypeDef | None
 
+    @property
+    def name(self) -> str:
+        return self.target.name
+
 
 @contextlib.contextmanager
-def deployed_stack(path: str, options: CloudOptions) -> Iterator[DeployedStack]:
-    """The blueprint's parent stack, with AWS failures mapped to one-line errors."""
+def deployed_stack(path: str, options: CloudOptions,
+                   env: str | None = None) -> Iterator[DeployedStack]:
+    """The blueprint's parent stack, with AWS failures mapped to one-line errors; in an
+    environment's pinned region, refused in any account but the pinned one."""
     from blueprint.aws import stacks
     from blueprint.aws.session import aws_errors
+    from blueprint.deploy_flow import check_pins
 
-    blueprint = load_only(path)
-    with open_aws(options) as aws, aws_errors(aws.target):
+    target = stack_target(path, env)
+    with open_aws(pinned(options, target.environment)) as aws, aws_errors(aws.target):
+        check_pins(aws, target.environment)
         cfn = aws.cloudformation()
-        yield DeployedStack(blueprint, aws, cfn, stacks.describe_stack(cfn, blueprint.name))
+        yield DeployedStack(target, aws, cfn, stacks.describe_stack(cfn, target.name))
 
 
 def console(*, stderr: bool = False) -> Any:
@@ -99,12 +163,14 @@ def region_line(aws: Aws) -> str:
         else f"[dim]{choice.describe()}[/dim]"
 
 
-def gate(path: str, region: str | None = None) -> CheckedBlueprint:
+def gate(path: str, region: str | None = None, *,
+         environment: str | None = None) -> CheckedBlueprint:
     """Check as `blueprint validate` would here (schema, policies, the organisation's
     rule packs and fail-on from [tool.blueprint], cfn-lint) and refuse on any failure.
 
     ``region``: the region deployed to, which cfn-lint checks the templates for
-    (instance types, for one, differ between regions).
+    (instance types, for one, differ between regions). ``environment``: the one
+    deployed, whose effective blueprint is rendered (every environment is checked).
     The result carries the rendering that was checked: it is what gets deployed.
     """
     from blueprint.config import gate_options
@@ -112,7 +178,7 @@ def gate(path: str, region: str | None = None) -> CheckedBlueprint:
     options, threshold = gate_options()
     if region is not None and _lintable(region):
         options = replace(options, region=region)
-    checked = check_blueprint(path, options)
+    checked = check_blueprint(path, options, environment=environment)
     if checked.report.exit_code(threshold) != 0:
         sys.stdout.write(text.render(checked.report))
         raise GateRefused(f"{path} does not pass validation: nothing was deployed")
@@ -133,15 +199,6 @@ def _lintable(region: str) -> bool:
     console(stderr=True).print(f"[yellow]cfn-lint has no data for {region}: the templates "
                                f"are linted as {DEFAULT_REGION}[/yellow]")
     return False
-
-
-def load_only(path: str) -> Blueprint:
-    """The blueprint's typed form, for commands that only need its name."""
-    _, blueprint, findings = load_blueprint(path)
-    if blueprint is None:
-        sys.stdout.write(text.render(Report((path,), tuple(findings))))
-        raise GateRefused(f"{path} is not a valid blueprint")
-    return blueprint
 
 
 def interactive() -> bool:

@@ -6,10 +6,12 @@ from blueprint.aws.session import Aws, aws_errors
 from blueprint.commands._cloud import (
     CloudOptions,
     ConsoleUi,
+    chosen_environment,
     confirm,
     gate,
     interactive,
     open_aws,
+    pinned,
     target_region,
 )
 from blueprint.deployer import (
@@ -24,14 +26,19 @@ from blueprint.errors import EXIT_DECLINED, EXIT_INTERRUPTED, DeployFailed
 
 
 def run(path: str, options: CloudOptions, *, assume_yes: bool = False,
-        bucket: str | None = None, allow_replace: bool = False) -> int:
+        bucket: str | None = None, allow_replace: bool = False, env: str | None = None) -> int:
     """Validate, upload, make a change set, show it, execute it once agreed, follow it.
 
     A change set that replaces a stateful or disruptive resource needs its own
     consent: ``--allow-replace``, or a "yes" at a terminal (``--yes`` does not
     cover it). With neither, the deploy is refused (exit 1) and nothing changes.
+
+    ``env``: the environment deployed (required when the blueprint has environments);
+    its pins must match the credentials' account and the region, or nothing happens.
     """
-    checked = gate(path, target_region(options))
+    environment = chosen_environment(path, env)
+    options = pinned(options, environment)
+    checked = gate(path, target_region(options), environment=env)
     ui = ConsoleUi()
     with open_aws(options) as aws, aws_errors(aws.target):
         plan = deploy_flow.prepare(
@@ -51,7 +58,9 @@ def run(path: str, options: CloudOptions, *, assume_yes: bool = False,
             executed = True
             status, events = deploy_flow.execute(aws, plan, ui=ui, poll=options.poll_seconds)
         except KeyboardInterrupt:
-            return _interrupted(aws, plan, ui, path=path, executed=executed)
+            status_command = f"blueprint status {path}" + (f" --env {env}" if env else "")
+            return _interrupted(aws, plan, ui, status_command=status_command,
+                                executed=executed)
         finally:
             if not executed:
                 deploy_flow.discard_change_set(aws, plan)
@@ -83,12 +92,13 @@ def _replacements_agreed(plan: Plan, *, allow_replace: bool) -> bool:
                    assume_yes=False)
 
 
-def _interrupted(aws: Aws, plan: Plan, ui: ConsoleUi, *, path: str, executed: bool) -> int:
+def _interrupted(aws: Aws, plan: Plan, ui: ConsoleUi, *, status_command: str,
+                 executed: bool) -> int:
     if not executed:
         ui.print("Interrupted before execution; the change set was removed.")
         return EXIT_INTERRUPTED
     current = deploy_flow.current_stack(aws, plan.stack_name)
     state = current["StackStatus"] if current else "unknown"
     ui.print(f"Interrupted. CloudFormation keeps going: stack {plan.stack_name} is "
-             f"{state}. Follow it with `blueprint status {path}`.")
+             f"{state}. Follow it with `{status_command}`.")
     return EXIT_INTERRUPTED

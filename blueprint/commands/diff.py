@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
-from blueprint import schema
+from blueprint import environments, schema
 from blueprint.diff import StackDiff, diff_renderings
 from blueprint.diff import report as diff_report
 from blueprint.errors import EXIT_FINDINGS, EXIT_OK, BlueprintError, UsageError
@@ -37,19 +37,29 @@ FORMATS = ("table", "json", "markdown")
 
 
 class Side(NamedTuple):
-    """One side of a diff: how it is shown, and the bytes of its blueprint."""
+    """One side of a diff: how it is shown, the bytes of its blueprint and, for a
+    blueprint with environments, the environment whose effective blueprint is compared."""
 
     label: str
     raw: bytes
+    env: str | None = None
 
 
 def run(first: str, second: str | None = None, *, against: str | None = None,
-        output_format: str = "table", fail_on_replace: bool = False) -> int:
-    """``run(OLD, NEW)`` or ``run(FILE, against=REV)``; prints the diff, returns the exit code."""
+        output_format: str = "table", fail_on_replace: bool = False,
+        env: str | None = None, against_env: str | None = None) -> int:
+    """``run(OLD, NEW)``, ``run(FILE, against=REV)`` or ``run(FILE, env=E, against_env=F)``;
+    prints the diff, returns the exit code.
+
+    ``env`` selects the environment of both sides; ``against_env`` that of the old side
+    (the one compared with), so ``FILE --env dev --against-env prod`` shows how dev
+    differs from prod, and ``FILE --env prod --against HEAD`` what an edit does to prod.
+    """
     if output_format not in FORMATS:
         raise UsageError(f"unknown format {output_format!r}", hint=f"choose one of "
                                                                    f"{', '.join(FORMATS)}")
-    old, new = sides(first, second, against)
+    old, new = with_environments(sides(first, second, against, against_env=against_env),
+                                 env, against_env)
     renderings = [_render(side) for side in (old, new)]
     if renderings[0] is None or renderings[1] is None:
         return EXIT_FINDINGS
@@ -62,19 +72,39 @@ def run(first: str, second: str | None = None, *, against: str | None = None,
     return EXIT_OK
 
 
-def sides(first: str, second: str | None, against: str | None) -> tuple[Side, Side]:
-    """The two blueprints compared. (Environments, a later issue, add one more way to name
-    a side -- the same file under another environment -- still as a ``Side``.)"""
+def sides(first: str, second: str | None, against: str | None, *,
+          against_env: str | None = None) -> tuple[Side, Side]:
+    """The two blueprints compared: OLD and NEW, FILE at REV and FILE, or (with
+    ``against_env`` alone) FILE and FILE, to be read as two environments."""
     if against is not None and second is not None:
         raise UsageError("give either OLD NEW or FILE --against REV, not both")
     if against is None and second is None:
+        if against_env is not None:
+            raw = _read(first)
+            return Side(first, raw), Side(first, raw)
         raise UsageError("nothing to compare FILE with",
-                         hint="give OLD NEW, or FILE --against REV (e.g. --against HEAD)")
+                         hint="give OLD NEW, FILE --against REV (e.g. --against HEAD), or "
+                              "FILE --env E --against-env F")
     if against is not None:
         return Side(f"{first}@{against}", read_at_revision(first, against)), \
             Side(first, _read(first))
     assert second is not None
     return Side(first, _read(first)), Side(second, _read(second))
+
+
+def with_environments(pair: tuple[Side, Side], env: str | None,
+                      against_env: str | None) -> tuple[Side, Side]:
+    """The sides with their environments: ``env`` for both, ``against_env`` instead for
+    the old side; a side with an environment is labelled ``LABEL (env NAME)``."""
+    old, new = pair
+    old_env = against_env if against_env is not None else env
+    return _in_environment(old, old_env), _in_environment(new, env)
+
+
+def _in_environment(side: Side, env: str | None) -> Side:
+    if env is None:
+        return side
+    return Side(f"{side.label} (env {env})", side.raw, env)
 
 
 def _read(path: str) -> bytes:
@@ -124,7 +154,13 @@ def _render(side: Side) -> Rendering | None:
         else:
             findings = schema.check_blueprint(doc)
             if not _errors(findings):
-                return render(from_data(doc.data, schema.load_schema()))
+                environment = environments.select(doc, side.env)
+                if environment is None:
+                    return render(from_data(doc.data, schema.load_schema()))
+                assert environment.document is not None
+                findings = schema.check_blueprint(environment.document)
+                if not _errors(findings):
+                    return render(from_data(environment.data, schema.load_schema()))
     sys.stderr.write(text.render(Report(files=(side.label,), findings=tuple(findings))))
     return None
 

@@ -13,18 +13,18 @@ from blueprint.commands._cloud import (
 STATUS_PAGES = 5
 
 
-def run(path: str, options: CloudOptions) -> int:
+def run(path: str, options: CloudOptions, *, env: str | None = None) -> int:
     """The parent and nested stacks' statuses, and the root cause of a failure."""
     ui = ConsoleUi()
-    with deployed_stack(path, options) as deployed:
-        blueprint, cfn, stack = deployed.blueprint, deployed.cfn, deployed.stack
+    with deployed_stack(path, options, env) as deployed:
+        name, cfn, stack = deployed.name, deployed.cfn, deployed.stack
         ui.print(region_line(deployed.aws))
         if stack is None:
-            ui.print(f"{blueprint.name}: not deployed")
+            ui.print(f"{name}: not deployed")
             return 0
         from rich.table import Table
 
-        table = Table(title=f"{blueprint.name}", title_justify="left")
+        table = Table(title=name, title_justify="left")
         for column in ("Stack", "Status", "Simplified", "Reason"):
             table.add_column(column)
         stack_id = str(stack.get("StackId"))
@@ -47,5 +47,6 @@ def run(path: str, options: CloudOptions) -> int:
                          f"({cause.resource_type}) {cause.status}: {cause.reason}")
             return 1
         if state is StackState.IN_PROGRESS:
-            ui.print("An operation is in progress; run `blueprint status` again to follow it.")
+            ui.print(f"An operation is in progress; run "
+                     f"`{deployed.target.command('status', path)}` again to follow it.")
     return 0

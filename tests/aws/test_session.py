@@ -44,6 +44,15 @@ def test_the_default_region_says_it_is_a_default() -> None:
     assert "AWS_REGION" in described and "profile" in described
 
 
+def test_a_pinned_region_says_which_environment_pins_it() -> None:
+    from blueprint.aws.session import AwsTarget, pinned_source
+
+    aws = Aws(AwsTarget(region="eu-west-1", region_source=pinned_source("prod"),
+                        local_credentials=True))
+    assert aws.region_choice.describe() == "region eu-west-1 (pinned by environment prod)"
+    assert not aws.region_choice.is_default
+
+
 def test_the_region_source_of_a_session(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_REGION", raising=False)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")

@@ -6,18 +6,21 @@ through blueprint's own output.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+import yaml
 
 from blueprint.cli import main
 from blueprint.local_aws.server import LocalAws
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SEED = (EXAMPLES / "seed.blueprint.yml").read_text(encoding="utf-8")
+SERVICE_PORT = yaml.safe_load(SEED)["service"]["port"]
 STACK = "api-environment"
 
 
@@ -153,7 +156,7 @@ def _assert_deployed_state(endpoint: str) -> None:
         assert permission["IpRanges"] == [] and permission.get("Ipv6Ranges", []) == []
         assert {p["GroupId"] for p in permission["UserIdGroupPairs"]} <= alb_groups
         assert permission["IpProtocol"] == "tcp"
-        assert permission["FromPort"] == permission["ToPort"] == 80
+        assert permission["FromPort"] == permission["ToPort"] == SERVICE_PORT
 
     templates = ec2.describe_launch_templates()["LaunchTemplates"]
     assert templates
@@ -264,8 +267,8 @@ def test_missing_credentials_are_one_clear_line(
 def test_deploy_refuses_a_blueprint_that_fails_validation(
     tmp_path: Path, endpoint: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    bad = blueprint_file(tmp_path, SEED.replace("instanceType: c5.xlarge",
-                                                "instanceType: p3.2xlarge"))
+    bad = blueprint_file(tmp_path, re.sub(r"instanceTypes?: .*", "instanceType: p3.2xlarge",
+                                          SEED, count=1))
     code, out = cli(capsys, "deploy", bad, "--endpoint-url", endpoint, "--yes")
     assert code == 1, out
     assert "BP107" in out and "nothing was deployed" in out
