@@ -77,10 +77,13 @@ def cli() -> None:
 @click.option("--rules", "extra_rules", multiple=True, type=click.Path(file_okay=False),
               help="Add a directory of Guard rules (advisory unless its catalog says "
                    "mandatory).")
+@click.option("--pack", "packs", multiple=True, type=click.Choice(["control-tower"]),
+              help="Add an installed rule pack (advisory: warnings). control-tower: AWS "
+                   "Control Tower's proactive controls. Also [tool.blueprint] pack.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
 def validate_command(files: tuple[str, ...], output_format: str, output: str | None,
                      no_lint: bool, fail_on: str | None, extra_rules: tuple[str, ...],
-                     no_cache: bool) -> int:
+                     packs: tuple[str, ...], no_cache: bool) -> int:
     """Check blueprints and CloudFormation templates against the schema and policies.
 
     With no FILES, validates every blueprint found by the globs in [tool.blueprint]
@@ -90,7 +93,7 @@ def validate_command(files: tuple[str, ...], output_format: str, output: str | N
 
     return validate.run(list(files), output_format=output_format, output=output,
                         lint=not no_lint, fail_on=fail_on, extra_rules=list(extra_rules),
-                        use_cache=not no_cache)
+                        packs=list(packs), use_cache=not no_cache)
 
 
 def env_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
