@@ -53,7 +53,9 @@ def _represent_dict(dumper: _Dumper, value: dict[str, Any]) -> yaml.Node:
         if tag is not None:
             if key == "Fn::GetAtt" and isinstance(argument, list) and len(argument) == 2 \
                     and all(isinstance(part, str) for part in argument):
-                return dumper.represent_scalar(tag, f"{argument[0]}.{argument[1]}")
+                # The list form: AWS Control Tower's Guard rules read the short
+                # `!GetAtt A.B` as a plain string (AUTOSCALING.PR.8 then fails).
+                return dumper.represent_sequence(tag, argument, flow_style=True)
             if isinstance(argument, str):
                 style = "|" if "\n" in argument else ("'" if argument == "" else None)
                 return dumper.represent_scalar(tag, argument, style=style)

@@ -22,7 +22,10 @@ class Network:
 
 @dataclass(frozen=True)
 class Cluster:
-    instance_type: str
+    # The hosts' types in order of preference; several make a mixed-instances group.
+    instance_types: tuple[str, ...]
+    # The blueprint field the types come from (cluster.instanceType or .instanceTypes).
+    instance_types_field: str
     desired_capacity: int  # accepted, not rendered: ECS managed scaling sizes the group
     max_size: int
     ami: str
@@ -32,6 +35,11 @@ class Cluster:
     @property
     def ami_is_ssm_parameter(self) -> bool:
         return self.ami.startswith("/")
+
+    @property
+    def instance_type(self) -> str:
+        """The launch template's type: the first choice."""
+        return self.instance_types[0]
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,9 @@ class Service:
     environment: tuple[tuple[str, str], ...]
     secrets: tuple[tuple[str, str], ...]
     secrets_kms_key_arn: str | None
+    user: str
+    read_only_root_filesystem: bool
+    writable_paths: tuple[str, ...]
     health_check: HealthCheck
     deployment: Deployment
     autoscaling: Autoscaling | None
@@ -79,10 +90,19 @@ class LoadBalancer:
     certificate_arn: str | None
     idle_timeout_seconds: int
     ingress_cidrs: tuple[str, ...]
+    deletion_protection: bool
+    access_logs_bucket: str | None
+    access_logs_prefix: str | None
 
     @property
     def https(self) -> bool:
         return self.protocol == "HTTPS"
+
+
+@dataclass(frozen=True)
+class Logs:
+    retention_days: int
+    kms_key_arn: str | None
 
 
 @dataclass(frozen=True)
@@ -94,6 +114,7 @@ class Blueprint:
     cluster: Cluster
     service: Service
     load_balancer: LoadBalancer
+    logs: Logs
 
 
 def apply_defaults(schema: dict[str, Any], data: Any) -> Any:
@@ -133,13 +154,14 @@ def from_data(data: dict[str, Any], schema: dict[str, Any]) -> Blueprint:
     full = apply_defaults(schema, data)
     net, clu, svc, lb = full["network"], full["cluster"], full["service"], full["loadBalancer"]
     hc, dep, scaling = svc["healthCheck"], svc["deployment"], svc.get("autoscaling")
+    access_logs, logs = lb.get("accessLogs") or {}, full["logs"]
     return Blueprint(
         name=full["name"],
         description=full.get("description"),
         tags=tuple(sorted(full.get("tags", {}).items())),
         network=Network(net["cidr"], net["availabilityZones"], net["natGateways"]),
         cluster=Cluster(
-            instance_type=clu["instanceType"],
+            *_instance_types(data.get("cluster") or {}, clu),
             desired_capacity=clu["desiredCapacity"],
             max_size=clu["maxSize"],
             ami=clu["ami"],
@@ -156,6 +178,9 @@ def from_data(data: dict[str, Any], schema: dict[str, Any]) -> Blueprint:
             environment=tuple(sorted(svc["environment"].items())),
             secrets=tuple(sorted(svc["secrets"].items())),
             secrets_kms_key_arn=svc.get("secretsKmsKeyArn"),
+            user=svc["user"],
+            read_only_root_filesystem=svc["readOnlyRootFilesystem"],
+            writable_paths=tuple(svc["writablePaths"]),
             health_check=HealthCheck(hc["path"], hc["intervalSeconds"], hc["timeoutSeconds"],
                                      hc["healthyThreshold"], hc["unhealthyThreshold"]),
             deployment=Deployment(dep["maximumPercent"], dep["minimumHealthyPercent"]),
@@ -168,5 +193,16 @@ def from_data(data: dict[str, Any], schema: dict[str, Any]) -> Blueprint:
             certificate_arn=lb.get("certificateArn"),
             idle_timeout_seconds=lb["idleTimeoutSeconds"],
             ingress_cidrs=tuple(lb["ingressCidrs"]),
+            deletion_protection=lb["deletionProtection"],
+            access_logs_bucket=access_logs.get("bucket"),
+            access_logs_prefix=access_logs.get("prefix"),
         ),
+        logs=Logs(logs["retentionDays"], logs.get("kmsKeyArn")),
     )
+
+
+def _instance_types(written: dict[str, Any], full: dict[str, Any]) -> tuple[tuple[str, ...], str]:
+    """instanceType written alone means that one type; otherwise instanceTypes (or its default)."""
+    if "instanceType" in written and "instanceTypes" not in written:
+        return (full["instanceType"],), "cluster.instanceType"
+    return tuple(full["instanceTypes"]), "cluster.instanceTypes"

@@ -99,7 +99,29 @@ def check_blueprint(doc: Document) -> list[Finding]:
         full = apply_defaults(schema, doc.data)
         for rule_id, path, message, hint in _cross_field(full, doc.data):
             out.add(rule_id, path, message, hint)
+        for rule_id, path, message, hint in mutable_image_tag(full["service"]["image"]):
+            out.add(rule_id, path, message, hint, severity=Severity.WARNING)
     return out.findings
+
+
+MUTABLE_IMAGE_RULE = "BP109"
+
+
+def mutable_image_tag(image: str) -> Iterator[CrossFieldFinding]:
+    """A warning for an image named by ``:latest`` or by no tag (which means latest):
+    the same blueprint could then deploy a different image tomorrow, and a rollback
+    could not bring yesterday's back."""
+    if "@sha256:" in image:
+        return
+    name_part = image.rsplit("/", 1)[-1]
+    tag = name_part.split(":", 1)[1] if ":" in name_part else None
+    if tag in (None, "latest"):
+        shown = "no tag (latest)" if tag is None else "the tag :latest"
+        yield (MUTABLE_IMAGE_RULE, ("service", "image"),
+               f"service.image {image!r} is named by {shown}, which moves when a new "
+               "image is pushed",
+               "name a version tag that is never reused (e.g. :1.4.2), or a digest "
+               "(@sha256:...); waive this warning with a reason if the tag is meant to move")
 
 
 def _report_schema_error(out: _Collector, schema: dict[str, Any], error: Any) -> None:

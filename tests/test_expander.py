@@ -99,9 +99,9 @@ def test_the_parent_passes_each_child_exactly_its_parameters_with_their_fields(
     rendering: Rendering,
 ) -> None:
     for logical_id, name in CHILD_STACKS.items():
-        passed = rendering.templates["parent.yml"]["Resources"][logical_id]["Properties"][
-            "Parameters"]
-        assert set(passed) == set(rendering.templates[name]["Parameters"])
+        passed = rendering.templates["parent.yml"]["Resources"][logical_id]["Properties"].get(
+            "Parameters", {})
+        assert set(passed) == set(rendering.templates[name].get("Parameters", {}))
         for parameter in passed:
             in_parent = rendering.blueprint_field(
                 "parent.yml", f"/Resources/{logical_id}/Properties/Parameters/{parameter}")
@@ -112,19 +112,42 @@ def test_the_parent_passes_each_child_exactly_its_parameters_with_their_fields(
 
 
 def test_the_most_specific_field_wins() -> None:
-    rendering = render(_blueprint(next(p for p in EXAMPLES if p.name.startswith("orders"))))
+    rendering = render(_blueprint(_example("orders-https")))
     field = rendering.blueprint_field
     container = "/Resources/TaskDefinition/Properties/ContainerDefinitions/0"
     assert field("service.yml", f"{container}/Environment/0/Value") == "service.environment"
-    assert field("service.yml", f"{container}/Image") == "service"
-    assert field("service.yml", "/Parameters/ImageUrl") == "service.image"
+    assert field("service.yml", f"{container}/Image") == "service.image"
+    assert field("service.yml", f"{container}/LogConfiguration") == "service"
     assert field("cluster.yml", "/Resources/ContainerInstances/Properties/LaunchTemplateData/"
-                                "InstanceType") == "cluster.instanceType"
-    assert field("parent.yml", "/Resources/ClusterStack/Properties/Parameters/MaxSize") \
+                                "InstanceType") == "cluster.instanceTypes"
+    assert field("cluster.yml", "/Resources/ECSAutoScalingGroup/Properties/MaxSize") \
         == "cluster.maxSize"
-    assert field("parent.yml", "/Resources/VpcStack/Properties/Parameters/VpcCidr") \
-        == "network.cidr"
+    assert field("vpc.yml", "/Resources/PublicSubnetOne/Properties/CidrBlock") == "network.cidr"
+    assert field("service.yml", "/Resources/LogGroup/Properties/KmsKeyId") == "logs.kmsKeyArn"
+    assert field("parent.yml", "/Resources/ClusterStack/Properties/Parameters/ECSAMI") \
+        == "cluster.ami"
     assert field("parent.yml", "/Outputs/VpcId") is None
+
+
+def test_children_hold_their_settings_as_literals_and_take_only_wiring(
+    rendering: Rendering,
+) -> None:
+    """Scanners, reviewers and Control Tower's hooks read the rendered child templates:
+    a setting behind a parameter is invisible to them (issue 12)."""
+    for logical_id, name in CHILD_STACKS.items():
+        declared = rendering.templates[name].get("Parameters", {})
+        settings = {p for p in declared
+                    if rendering.blueprint_field(name, f"/Parameters/{p}") is not None}
+        # The AMI alone stays a parameter: CloudFormation resolves its SSM path.
+        assert settings <= {"ECSAMI"}, (name, settings)
+        passed = rendering.templates["parent.yml"]["Resources"][logical_id]["Properties"]
+        assert set(passed.get("Parameters", {})) == set(declared)
+    service = rendering.templates["service.yml"]["Resources"]
+    container = service["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+    assert isinstance(container["Memory"], int) and isinstance(container["Image"], str)
+    template = (rendering.templates["cluster.yml"]["Resources"]["ContainerInstances"]
+                ["Properties"]["LaunchTemplateData"])
+    assert isinstance(template["InstanceType"], str)
 
 
 def _child(parameters: tuple[_build.Parameter, ...], outputs: dict[str, Any]) -> _build.ChildStack:
@@ -190,11 +213,15 @@ def test_cluster_edits_roll_instances_of_the_same_auto_scaling_group(
     assert "AutoScalingReplacingUpdate" not in group["UpdatePolicy"]
     assert "AutoScalingRollingUpdate" not in group["UpdatePolicy"]
     refresh = group["UpdatePolicy"]["AutoScalingInstanceRefresh"]
+    properties = group["Properties"]
+    launch_template = (properties["MixedInstancesPolicy"]["LaunchTemplate"]
+                       ["LaunchTemplateSpecification"] if "MixedInstancesPolicy" in properties
+                       else properties["LaunchTemplate"])
     assert refresh["Strategy"] == "Rolling"
     assert refresh["Preferences"] == {
         "MinHealthyPercentage": 100, "MaxHealthyPercentage": 200, "InstanceWarmup": 120,
         "SkipMatching": True, "ScaleInProtectedInstances": "Refresh"}
-    assert group["Properties"]["LaunchTemplate"]["Version"] == {
+    assert launch_template["Version"] == {
         "Fn::GetAtt": ["ContainerInstances", "LatestVersionNumber"]}
     provider = rendering.templates["cluster.yml"]["Resources"]["CapacityProvider"]
     settings = provider["Properties"]["AutoScalingGroupProvider"]
@@ -217,21 +244,20 @@ def test_cluster_desired_capacity_is_accepted_and_changes_no_template() -> None:
 
 
 def test_an_autoscaled_service_never_sets_desired_count() -> None:
-    orders = _example("orders")
+    orders = _example("orders-https")
     for count in (3, 12):
         rendering = _rendered(orders, {"service": {"desiredCount": count}})
         service = rendering.templates["service.yml"]
         assert "DesiredCount" not in service["Resources"]["Service"]["Properties"]
-        assert "DesiredCount" not in service["Parameters"]
         assert rendering.texts == _rendered(orders).texts
 
 
 def test_a_fixed_count_service_sets_desired_count() -> None:
     rendering = _rendered(_example("seed"), {"service": {"desiredCount": 5}})
     service = rendering.templates["service.yml"]
-    assert service["Resources"]["Service"]["Properties"]["DesiredCount"] == {"Ref": "DesiredCount"}
-    assert (rendering.templates["parent.yml"]["Resources"]["ServiceStack"]["Properties"]
-            ["Parameters"]["DesiredCount"]) == "5"
+    assert service["Resources"]["Service"]["Properties"]["DesiredCount"] == 5
+    assert rendering.blueprint_field(
+        "service.yml", "/Resources/Service/Properties/DesiredCount") == "service.desiredCount"
 
 
 def test_deployments_that_cannot_stabilise_fail_and_roll_back(rendering: Rendering) -> None:
@@ -270,7 +296,7 @@ def test_no_partition_or_url_suffix_is_hard_coded(path: Path) -> None:
 
 def test_secrets_under_a_customer_managed_key_may_be_decrypted_through_their_services(
 ) -> None:
-    orders = _example("orders")
+    orders = _example("orders-https")
     key = "arn:aws:kms:us-east-1:123456789012:key/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
     rendering = _rendered(orders, {"service": {"secretsKmsKeyArn": key}})
     statements = (rendering.templates["service.yml"]["Resources"]["TaskSecretsPolicy"]
@@ -320,3 +346,105 @@ def test_a_secrets_key_is_a_key_arn_and_needs_secrets(service: str, field: str) 
                        "blueprint: v1\nname: app\nservice:\n  image: nginx\n" + service)
     assert doc is not None
     assert [(f.rule_id, f.blueprint_path) for f in check_blueprint(doc)] == [("BP104", field)]
+
+
+# --- Production defaults (issue 12) -----------------------------------------------------
+
+def _minimal(extra: str = "", image: str = "public.ecr.aws/nginx/nginx-unprivileged:1.27-alpine",
+             ) -> tuple[Any, list[Any]]:
+    doc, problems = load_text("m.blueprint.yml", f"blueprint: v1\nname: app\nservice:\n"
+                                                 f"  image: {image}\n{extra}")
+    assert doc is not None, problems
+    return doc, check_blueprint(doc)
+
+
+def test_every_new_setting_is_described_and_secure_by_default() -> None:
+    schema = load_schema()
+    defaults = {
+        "service.user": "1000", "service.readOnlyRootFilesystem": True,
+        "service.writablePaths": ["/tmp"], "loadBalancer.deletionProtection": True,
+        "logs.retentionDays": 365, "cluster.instanceTypes": ["c6i.xlarge", "c7i.xlarge"]}
+    for field, default in defaults.items():
+        node = _schema_node(schema, field)
+        assert node.get("description") and node["default"] == default, field
+    for field in ("loadBalancer.accessLogs", "loadBalancer.accessLogs.bucket",
+                  "loadBalancer.accessLogs.prefix", "logs", "logs.kmsKeyArn"):
+        node = schema
+        for part in field.split("."):
+            node = node["properties"][part]
+        assert node.get("description"), field
+
+
+def test_a_default_blueprint_renders_the_production_settings() -> None:
+    doc, findings = _minimal()
+    assert findings == []
+    rendering = render(from_data(doc.data, load_schema()))
+    service = rendering.templates["service.yml"]["Resources"]
+    task = service["TaskDefinition"]["Properties"]
+    container = task["ContainerDefinitions"][0]
+    assert (container["User"], container["ReadonlyRootFilesystem"]) == ("1000", True)
+    assert container["MountPoints"] == [
+        {"SourceVolume": "writable-tmp", "ContainerPath": "/tmp", "ReadOnly": False}]
+    assert task["Volumes"] == [{"Name": "writable-tmp", "DockerVolumeConfiguration": {
+        "Scope": "task", "Driver": "local"}}]
+    assert task["TaskRoleArn"] == {"Fn::GetAtt": ["TaskRole", "Arn"]}
+    assert task["ExecutionRoleArn"] == {"Ref": "ECSTaskExecutionRole"}
+    assert service["LogGroup"]["DeletionPolicy"] == service["LogGroup"]["UpdateReplacePolicy"] \
+        == "Retain"
+    assert service["LogGroup"]["Properties"] == {"RetentionInDays": 365}
+    attributes = {a["Key"]: a["Value"] for a in
+                  service["PublicLoadBalancer"]["Properties"]["LoadBalancerAttributes"]}
+    assert attributes == {
+        "access_logs.s3.enabled": "false", "deletion_protection.enabled": "true",
+        "idle_timeout.timeout_seconds": "30",
+        "routing.http.drop_invalid_header_fields.enabled": "true",
+        "routing.http.desync_mitigation_mode": "defensive"}
+    assert service["PublicLoadBalancer"]["Properties"]["Type"] == "application"
+    group = (service["ServiceTargetGroup"]["Properties"]["TargetGroupAttributes"])
+    assert group == [{"Key": "deregistration_delay.timeout_seconds", "Value": "30"}]
+    cluster = rendering.templates["cluster.yml"]["Resources"]
+    data = cluster["ContainerInstances"]["Properties"]["LaunchTemplateData"]
+    assert data["Monitoring"] == {"Enabled": True}
+    assert data["BlockDeviceMappings"][0]["Ebs"]["Encrypted"] is True
+    assert "ECS_AWSVPC_BLOCK_IMDS=true" in data["UserData"]["Fn::Base64"]["Fn::Sub"]
+    overrides = (cluster["ECSAutoScalingGroup"]["Properties"]["MixedInstancesPolicy"]
+                 ["LaunchTemplate"]["Overrides"])
+    assert overrides == [{"InstanceType": "c6i.xlarge"}, {"InstanceType": "c7i.xlarge"}]
+    function = cluster["CustomAsgDestroyerFunction"]["Properties"]
+    assert function["VpcConfig"]["SubnetIds"] == {"Ref": "PrivateSubnetIds"}
+    assert function["LoggingConfig"] == {"LogGroup": {"Ref": "CustomAsgDestroyerLogGroup"}}
+    vpc = rendering.templates["vpc.yml"]["Resources"]
+    assert not any("MapPublicIpOnLaunch" in r.get("Properties", {}) for r in vpc.values())
+    assert "!GetAtt [" in rendering.texts["cluster.yml"]  # the list form Control Tower reads
+    assert "!GetAtt ContainerInstances." not in rendering.texts["cluster.yml"]
+
+
+def test_one_instance_type_written_alone_is_a_single_type_group() -> None:
+    doc, findings = _minimal("cluster:\n  instanceType: m6i.large\n")
+    assert findings == []
+    blueprint = from_data(doc.data, load_schema())
+    assert blueprint.cluster.instance_types == ("m6i.large",)
+    group = render(blueprint).templates["cluster.yml"]["Resources"]["ECSAutoScalingGroup"]
+    assert "MixedInstancesPolicy" not in group["Properties"]
+
+
+def test_instance_type_and_instance_types_together_are_refused_at_instance_type() -> None:
+    _, findings = _minimal("cluster:\n  instanceType: m6i.large\n"
+                           "  instanceTypes: [m6i.large, m7i.large]\n")
+    assert [(f.rule_id, f.blueprint_path) for f in findings] == [
+        ("BP104", "cluster.instanceType")]
+    assert "remove instanceType" in (findings[0].hint or "")
+
+
+@pytest.mark.parametrize(("image", "warned"), [
+    ("nginx", True),
+    ("public.ecr.aws/docker/library/nginx:latest", True),
+    ("registry.example.com:5000/team/app", True),
+    ("registry.example.com:5000/team/app:1.4.2", False),
+    ("public.ecr.aws/nginx/nginx-unprivileged:1.27-alpine", False),
+    ("123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:" + "a" * 64, False),
+])
+def test_an_image_by_a_moving_tag_is_a_warning_at_the_image(image: str, warned: bool) -> None:
+    _, findings = _minimal(image=image)
+    assert [(f.rule_id, f.severity.name, f.blueprint_path) for f in findings] == (
+        [("BP109", "WARNING", "service.image")] if warned else [])

@@ -4,18 +4,14 @@ A pure function of the typed blueprint: no I/O beyond reading package data, no
 clock, no randomness, so the same blueprint always renders byte-identical
 templates.
 
-The children are parameterised: every plain setting (instance type, counts,
-ports, image, CIDR ranges...) is a parameter that the parent passes
-explicitly, so two blueprints that differ only in those settings share
-identical child templates. What is written into a child instead:
-
-* ``vpc.yml``: the number of Availability Zones and the NAT mode;
-* ``cluster.yml``: whether the AMI is named by an SSM parameter (and the
-  policy's instance-type allow-list, which is not part of the blueprint);
-* ``service.yml``: HTTP or HTTPS, whether the listener port is the protocol's
-  default, autoscaling on or off, and -- values as well as names -- the
-  environment variables, the secrets' ARNs (in the task definition and the IAM
-  policy that reads them) and the ingress CIDRs of the load balancer.
+The children hold their settings as literals: every value the blueprint
+sets (instance types, counts, ports, image, CIDR ranges, log retention...) is
+written where it is used, because the rendered files are what scanners,
+reviewers and AWS Control Tower's proactive controls read, and none of them
+can see through a ``!Ref`` to a parameter. The parent passes only wiring (the
+VPC and its subnets, the cluster, its roles and capacity provider) and the
+AMI, whose SSM path CloudFormation resolves on every deploy. Each literal
+carries the blueprint field it comes from (``Part.details``).
 
 One module per stack (``vpc``, ``cluster``, ``service``, ``parent``), each made
 of small builders that return a resource with the blueprint field behind it

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from blueprint.model import Logs
+
 FORMAT_VERSION = "2010-09-09"
 
 Template = dict[str, Any]
@@ -66,6 +68,20 @@ def wired(name: str, declaration: dict[str, Any]) -> Parameter:
     return Parameter(name, declaration)
 
 
+def log_group(logical_id: str, logs: Logs, *, retain: bool) -> Part:
+    """A log group with the blueprint's retention and key; ``retain`` keeps it (and its
+    events) when the stack deletes or replaces it."""
+    properties: dict[str, Any] = {"RetentionInDays": logs.retention_days}
+    details = [("/Properties/RetentionInDays", "logs.retentionDays")]
+    if logs.kms_key_arn:
+        properties["KmsKeyId"] = logs.kms_key_arn
+        details.append(("/Properties/KmsKeyId", "logs.kmsKeyArn"))
+    resource: dict[str, Any] = {"Type": "AWS::Logs::LogGroup", "Properties": properties}
+    if retain:
+        resource.update({"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"})
+    return Part(logical_id, resource, "logs", tuple(details))
+
+
 def resources(parts: Iterable[Part]) -> dict[str, Any]:
     """The ``Resources`` section; a logical ID built twice is a bug, not an overwrite."""
     section: dict[str, Any] = {}
@@ -104,13 +120,11 @@ class ChildStack:
         return tuple(p for p in self.parameters if p.field is None)
 
     def template(self) -> Template:
-        return {
-            "AWSTemplateFormatVersion": FORMAT_VERSION,
-            "Description": self.description,
-            "Parameters": {p.name: p.declaration for p in self.parameters},
-            "Resources": resources(self.parts),
-            "Outputs": self.outputs,
-        }
+        template: Template = {"AWSTemplateFormatVersion": FORMAT_VERSION,
+                              "Description": self.description}
+        if self.parameters:  # (the VPC stack takes none: its settings are literals)
+            template["Parameters"] = {p.name: p.declaration for p in self.parameters}
+        return {**template, "Resources": resources(self.parts), "Outputs": self.outputs}
 
     def provenance(self) -> Provenance:
         entries: Provenance = [("/Resources", self.section)]

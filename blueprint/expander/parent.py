@@ -67,12 +67,13 @@ def _nested_stack(bp: Blueprint, stack: NestedStack, stacks: Sequence[NestedStac
     settings = stack.child.settings
     parameters = {p.name: _wired_value(p, stack, stacks) for p in stack.child.wired}
     parameters.update({p.name: _parameter_value(p.value) for p in settings})
-    resource = {"Type": "AWS::CloudFormation::Stack", "Properties": {
-        "TemplateURL": stack.template_name,
-        "Parameters": parameters,
-        # AWS copies a parent's stack tags to nested stacks; saying so here keeps
-        # them on every stack however the parent is deployed.
-        "Tags": stack_tags(bp)}}
+    properties: dict[str, Any] = {"TemplateURL": stack.template_name}
+    if parameters:
+        properties["Parameters"] = parameters
+    # AWS copies a parent's stack tags to nested stacks; saying so here keeps
+    # them on every stack however the parent is deployed.
+    properties["Tags"] = stack_tags(bp)
+    resource = {"Type": "AWS::CloudFormation::Stack", "Properties": properties}
     details = tuple((f"/Properties/Parameters/{p.name}", p.field) for p in settings
                     if p.field is not None)
     return Part(stack.logical_id, resource, stack.child.section, details)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from blueprint.expander._build import (
@@ -9,8 +10,8 @@ from blueprint.expander._build import (
     Parameter,
     Part,
     get_att,
+    log_group,
     ref,
-    setting,
     sub,
     wired,
 )
@@ -19,6 +20,7 @@ from blueprint.model import Blueprint, LoadBalancer, Service
 SECTION = "service"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 _CONTAINER = "/Properties/ContainerDefinitions/0"
+DEREGISTRATION_DELAY_SECONDS = 30
 
 
 def build(bp: Blueprint) -> ChildStack:
@@ -27,11 +29,11 @@ def build(bp: Blueprint) -> ChildStack:
         description="ECS service in awsvpc mode on EC2 capacity, in private subnets, "
                     "reachable from the internet only through a public load balancer",
         section=SECTION,
-        parameters=(*_wired_parameters(), *_settings(svc, lb)),
-        parts=(_task_definition(svc), _service(svc, lb), _service_security_group(), _target_group(),
-               _load_balancer_security_group(lb), _load_balancer(), _listener(lb),
-               _service_ingress(), _log_group(), *_https_redirect(lb), *_secrets_policy(svc),
-               *_autoscaling(svc)),
+        parameters=_wired_parameters(),
+        parts=(_task_definition(svc), _service(svc, lb), _service_security_group(),
+               _target_group(svc), _load_balancer_security_group(lb), _load_balancer(lb),
+               _listener(lb), _service_ingress(svc), log_group("LogGroup", bp.logs, retain=True),
+               _task_role(), *_https_redirect(lb), *_secrets_policy(svc), *_autoscaling(svc)),
         outputs=_outputs(lb),
     )
 
@@ -52,107 +54,99 @@ def _wired_parameters() -> tuple[Parameter, ...]:
     )
 
 
-def _number(name: str, field: str, value: Any, description: str) -> Parameter:
-    return setting(name, field, value, {"Type": "Number", "Description": description})
+def _volume_name(path: str) -> str:
+    return "writable" + re.sub(r"[^A-Za-z0-9_-]", "-", path)
 
 
-def _string(name: str, field: str, value: Any, description: str) -> Parameter:
-    return setting(name, field, value, {"Type": "String", "Description": description})
-
-
-def _settings(svc: Service, lb: LoadBalancer) -> list[Parameter]:
-    hc, deployment = svc.health_check, svc.deployment
-    settings = [
-        _string("ServiceName", "service.name", svc.name,
-                "Name of the service, its task family and its container"),
-        _string("ImageUrl", "service.image", svc.image, "Container image"),
-        _number("ContainerCpu", "service.cpu", svc.cpu, "CPU units (1024 = one vCPU)"),
-        _number("ContainerMemory", "service.memory", svc.memory, "Memory in MiB"),
-        _number("ContainerPort", "service.port", svc.port, "Port the container listens on"),
-        # Autoscaled, the count is not the blueprint's to set (see _service_properties).
-        *([] if svc.autoscaling else [_number("DesiredCount", "service.desiredCount",
-                                              svc.desired_count,
-                                              "How many copies of the task to run")]),
-        _string("HealthCheckPath", "service.healthCheck.path", hc.path,
-                "Path the load balancer checks"),
-        _number("HealthCheckIntervalSeconds", "service.healthCheck.intervalSeconds",
-                hc.interval_seconds, "Seconds between health checks"),
-        _number("HealthCheckTimeoutSeconds", "service.healthCheck.timeoutSeconds",
-                hc.timeout_seconds, "Seconds to wait for a health check"),
-        _number("HealthyThresholdCount", "service.healthCheck.healthyThreshold",
-                hc.healthy_threshold, "Successes before healthy"),
-        _number("UnhealthyThresholdCount", "service.healthCheck.unhealthyThreshold",
-                hc.unhealthy_threshold, "Failures before unhealthy"),
-        _number("DeploymentMaximumPercent", "service.deployment.maximumPercent",
-                deployment.maximum_percent, "Most tasks during a deployment, in percent"),
-        _number("DeploymentMinimumHealthyPercent", "service.deployment.minimumHealthyPercent",
-                deployment.minimum_healthy_percent,
-                "Fewest healthy tasks during a deployment, in percent"),
-        _number("ListenerPort", "loadBalancer.port", lb.port, "Port of the public listener"),
-        _string("IdleTimeoutSeconds", "loadBalancer.idleTimeoutSeconds",
-                str(lb.idle_timeout_seconds), "Load balancer idle timeout in seconds"),
-    ]
-    if lb.https:
-        settings.append(_string("CertificateArn", "loadBalancer.certificateArn",
-                                lb.certificate_arn, "ACM certificate of the listener"))
-    if svc.autoscaling:
-        scaling = svc.autoscaling
-        settings += [
-            _number("MinCount", "service.autoscaling.minCount", scaling.min_count,
-                    "Fewest tasks"),
-            _number("MaxCount", "service.autoscaling.maxCount", scaling.max_count, "Most tasks"),
-            _number("TargetCpuPercent", "service.autoscaling.targetCpuPercent",
-                    scaling.target_cpu_percent, "Average CPU utilisation to hold"),
-        ]
-    return settings
-
-
-def _container(svc: Service) -> dict[str, Any]:
+def _container(svc: Service) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     container: dict[str, Any] = {
-        "Name": ref("ServiceName"),
-        "Cpu": ref("ContainerCpu"),
-        "Memory": ref("ContainerMemory"),
-        "Image": ref("ImageUrl"),
-        "PortMappings": [{"ContainerPort": ref("ContainerPort"),
-                          "HostPort": ref("ContainerPort")}],
+        "Name": svc.name,
+        "Cpu": svc.cpu,
+        "Memory": svc.memory,
+        "Image": svc.image,
+        # Not root, and the image's files cannot be changed (CT.ECS.PR.3, .6).
+        "User": svc.user,
+        "ReadonlyRootFilesystem": svc.read_only_root_filesystem,
+        "PortMappings": [{"ContainerPort": svc.port, "HostPort": svc.port}],
         "LogConfiguration": {"LogDriver": "awslogs", "Options": {
             "mode": "non-blocking",
             "max-buffer-size": "25m",
             "awslogs-group": ref("LogGroup"),
             "awslogs-region": ref("AWS::Region"),
-            "awslogs-stream-prefix": ref("ServiceName")}},
+            "awslogs-stream-prefix": svc.name}},
     }
+    details = [(f"{_CONTAINER}/Name", "service.name"), (f"{_CONTAINER}/Cpu", "service.cpu"),
+               (f"{_CONTAINER}/Memory", "service.memory"), (f"{_CONTAINER}/Image", "service.image"),
+               (f"{_CONTAINER}/User", "service.user"),
+               (f"{_CONTAINER}/ReadonlyRootFilesystem", "service.readOnlyRootFilesystem"),
+               (f"{_CONTAINER}/PortMappings", "service.port")]
+    if svc.writable_paths:
+        container["MountPoints"] = [
+            {"SourceVolume": _volume_name(path), "ContainerPath": path, "ReadOnly": False}
+            for path in svc.writable_paths]
+        details.append((f"{_CONTAINER}/MountPoints", "service.writablePaths"))
     if svc.environment:
         container["Environment"] = [{"Name": k, "Value": v} for k, v in svc.environment]
+        details.append((f"{_CONTAINER}/Environment", "service.environment"))
     if svc.secrets:
         container["Secrets"] = [{"Name": k, "ValueFrom": v} for k, v in svc.secrets]
-    return container
+        details.append((f"{_CONTAINER}/Secrets", "service.secrets"))
+    return container, details
 
 
 def _task_definition(svc: Service) -> Part:
-    resource: dict[str, Any] = {"Type": "AWS::ECS::TaskDefinition", "Properties": {
-        "Family": ref("ServiceName"),
-        "Cpu": ref("ContainerCpu"),
-        "Memory": ref("ContainerMemory"),
+    container, details = _container(svc)
+    properties: dict[str, Any] = {
+        "Family": svc.name,
+        "Cpu": str(svc.cpu),
+        "Memory": str(svc.memory),
         "NetworkMode": "awsvpc",
         "RequiresCompatibilities": ["EC2"],
         "ExecutionRoleArn": ref("ECSTaskExecutionRole"),
-        "ContainerDefinitions": [_container(svc)]}}
-    details: list[tuple[str, str]] = []
-    if svc.environment:
-        details.append((f"{_CONTAINER}/Environment", "service.environment"))
+        # The application's own role, apart from the one that starts it: the
+        # code gets no permission to pull images or read the task's secrets.
+        "TaskRoleArn": get_att("TaskRole", "Arn"),
+        "ContainerDefinitions": [container]}
+    if svc.writable_paths:
+        # Task-scoped Docker volumes: they start with the image's content and
+        # permissions at that path, and go away with the task.
+        properties["Volumes"] = [
+            {"Name": _volume_name(path),
+             "DockerVolumeConfiguration": {"Scope": "task", "Driver": "local"}}
+            for path in svc.writable_paths]
+        details.append(("/Properties/Volumes", "service.writablePaths"))
+    details += [("/Properties/Family", "service.name"), ("/Properties/Cpu", "service.cpu"),
+                ("/Properties/Memory", "service.memory")]
+    resource: dict[str, Any] = {"Type": "AWS::ECS::TaskDefinition", "Properties": properties}
     if svc.secrets:
-        details.append((f"{_CONTAINER}/Secrets", "service.secrets"))
         # Tasks may start only once they are allowed to read their secrets.
         resource["DependsOn"] = ["TaskSecretsPolicy"]
     return Part("TaskDefinition", resource, "service", tuple(details))
 
 
+def _task_role() -> Part:
+    return Part("TaskRole", {"Type": "AWS::IAM::Role", "Properties": {
+        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": ["sts:AssumeRole"],
+            "Principal": {"Service": ["ecs-tasks.amazonaws.com"]},
+            "Condition": {
+                "ArnLike": {"aws:SourceArn": sub(
+                    "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:*")},
+                "StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")}}}]},
+        "Path": "/"}}, "service")
+
+
 def _service(svc: Service, lb: LoadBalancer) -> Part:
     # The target group must be attached to the load balancer first.
     listeners = ["PublicLoadBalancerListener", *(["HttpRedirectListener"] if lb.https else [])]
+    count = () if svc.autoscaling else (("/Properties/DesiredCount", "service.desiredCount"),)
     return Part("Service", {"Type": "AWS::ECS::Service", "DependsOn": listeners,
-                            "Properties": _service_properties(svc)}, "service")
+                            "Properties": _service_properties(svc)}, "service",
+                (("/Properties/ServiceName", "service.name"),
+                 ("/Properties/DeploymentConfiguration/MaximumPercent",
+                  "service.deployment.maximumPercent"),
+                 ("/Properties/DeploymentConfiguration/MinimumHealthyPercent",
+                  "service.deployment.minimumHealthyPercent"), *count))
 
 
 def _service_properties(svc: Service) -> dict[str, Any]:
@@ -160,9 +154,9 @@ def _service_properties(svc: Service) -> dict[str, Any]:
     # running count to Application Auto Scaling on every update (an absent count
     # is omitted from UpdateService); on create ECS starts one task and
     # registering the scalable target raises it to minCount.
-    count = {} if svc.autoscaling else {"DesiredCount": ref("DesiredCount")}
+    count = {} if svc.autoscaling else {"DesiredCount": svc.desired_count}
     return {
-        "ServiceName": ref("ServiceName"),
+        "ServiceName": svc.name,
         "Cluster": ref("ClusterName"),
         "PlacementStrategies": [
             {"Field": "attribute:ecs.availability-zone", "Type": "spread"},
@@ -175,16 +169,16 @@ def _service_properties(svc: Service) -> dict[str, Any]:
             "SecurityGroups": [ref("ServiceSecurityGroup")],
             "Subnets": ref("PrivateSubnetIds")}},
         "DeploymentConfiguration": {
-            "MaximumPercent": ref("DeploymentMaximumPercent"),
-            "MinimumHealthyPercent": ref("DeploymentMinimumHealthyPercent"),
+            "MaximumPercent": svc.deployment.maximum_percent,
+            "MinimumHealthyPercent": svc.deployment.minimum_healthy_percent,
             # A deployment that cannot reach a steady state (a task that never
             # starts, a wrong image tag) fails and rolls back instead of waiting
             # for CloudFormation's own timeout.
             "DeploymentCircuitBreaker": {"Enable": True, "Rollback": True}},
         **count,
         "TaskDefinition": ref("TaskDefinition"),
-        "LoadBalancers": [{"ContainerName": ref("ServiceName"),
-                           "ContainerPort": ref("ContainerPort"),
+        "LoadBalancers": [{"ContainerName": svc.name,
+                           "ContainerPort": svc.port,
                            "TargetGroupArn": ref("ServiceTargetGroup")}]}
 
 
@@ -193,46 +187,79 @@ def _service_security_group() -> Part:
         "GroupDescription": "Security group for service", "VpcId": ref("VpcId")}}, "service")
 
 
-def _target_group() -> Part:
+def _target_group(svc: Service) -> Part:
+    hc = svc.health_check
     return Part("ServiceTargetGroup", {
         "Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {
-            "HealthCheckIntervalSeconds": ref("HealthCheckIntervalSeconds"),
-            "HealthCheckPath": ref("HealthCheckPath"),
+            "HealthCheckIntervalSeconds": hc.interval_seconds,
+            "HealthCheckPath": hc.path,
             "HealthCheckProtocol": "HTTP",
-            "HealthCheckTimeoutSeconds": ref("HealthCheckTimeoutSeconds"),
-            "HealthyThresholdCount": ref("HealthyThresholdCount"),
+            "HealthCheckTimeoutSeconds": hc.timeout_seconds,
+            "HealthyThresholdCount": hc.healthy_threshold,
             "TargetType": "ip",
-            "Port": ref("ContainerPort"),
+            "Port": svc.port,
             "Protocol": "HTTP",
-            "UnhealthyThresholdCount": ref("UnhealthyThresholdCount"),
+            "UnhealthyThresholdCount": hc.unhealthy_threshold,
             "VpcId": ref("VpcId"),
+            # Time for requests in flight to finish when a task is replaced (the
+            # seed's 0 cut them on every deploy); ECS stops the task after it.
             "TargetGroupAttributes": [
-                {"Key": "deregistration_delay.timeout_seconds", "Value": "0"}]}},
-        "service.healthCheck")
+                {"Key": "deregistration_delay.timeout_seconds",
+                 "Value": str(DEREGISTRATION_DELAY_SECONDS)}]}},
+        "service.healthCheck", (("/Properties/Port", "service.port"),))
 
 
 def _load_balancer_security_group(lb: LoadBalancer) -> Part:
     rules: list[dict[str, Any]] = [
-        {"CidrIp": cidr, "IpProtocol": "tcp", "FromPort": ref("ListenerPort"),
-         "ToPort": ref("ListenerPort"), "Description": "Clients of the public listener"}
+        {"CidrIp": cidr, "IpProtocol": "tcp", "FromPort": lb.port,
+         "ToPort": lb.port, "Description": "Clients of the public listener"}
         for cidr in lb.ingress_cidrs]
     if lb.https:
         rules += [{"CidrIp": cidr, "IpProtocol": "tcp", "FromPort": 80, "ToPort": 80,
                    "Description": "HTTP, redirected to HTTPS"} for cidr in lb.ingress_cidrs]
+    ports = tuple((f"/Properties/SecurityGroupIngress/{index}/{key}", "loadBalancer.port")
+                  for index in range(len(lb.ingress_cidrs)) for key in ("FromPort", "ToPort"))
     return Part("PublicLoadBalancerSG", {"Type": "AWS::EC2::SecurityGroup", "Properties": {
         "GroupDescription": "Access to the public facing load balancer",
         "VpcId": ref("VpcId"),
-        "SecurityGroupIngress": rules}}, "loadBalancer.ingressCidrs")
+        "SecurityGroupIngress": rules}}, "loadBalancer.ingressCidrs", ports)
 
 
-def _load_balancer() -> Part:
+def _load_balancer(lb: LoadBalancer) -> Part:
+    # The choices first: a control that finds no attribute it wants names
+    # every attribute, the first one being where its finding is shown.
+    attributes = [{"Key": "access_logs.s3.enabled",
+                   "Value": _flag(lb.access_logs_bucket is not None)}]
+    if lb.access_logs_bucket:
+        attributes.append({"Key": "access_logs.s3.bucket", "Value": lb.access_logs_bucket})
+    if lb.access_logs_prefix:
+        attributes.append({"Key": "access_logs.s3.prefix", "Value": lb.access_logs_prefix})
+    details = [(f"/Properties/LoadBalancerAttributes/{index}", "loadBalancer.accessLogs")
+               for index in range(len(attributes))]
+    details += [(f"/Properties/LoadBalancerAttributes/{len(attributes)}",
+                 "loadBalancer.deletionProtection"),
+                (f"/Properties/LoadBalancerAttributes/{len(attributes) + 1}",
+                 "loadBalancer.idleTimeoutSeconds")]
+    attributes += [
+        {"Key": "deletion_protection.enabled", "Value": _flag(lb.deletion_protection)},
+        {"Key": "idle_timeout.timeout_seconds", "Value": str(lb.idle_timeout_seconds)},
+        # Requests with malformed headers and ambiguous framing are dropped
+        # rather than passed on (CT.ELASTICLOADBALANCING.PR.3, .4).
+        {"Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true"},
+        {"Key": "routing.http.desync_mitigation_mode", "Value": "defensive"}]
     return Part("PublicLoadBalancer", {
         "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {
+            # Said explicitly: the Control Tower rules skip a load balancer
+            # whose Type is left to its default.
+            "Type": "application",
             "Scheme": "internet-facing",
-            "LoadBalancerAttributes": [
-                {"Key": "idle_timeout.timeout_seconds", "Value": ref("IdleTimeoutSeconds")}],
+            "LoadBalancerAttributes": attributes,
             "Subnets": ref("PublicSubnetIds"),
-            "SecurityGroups": [ref("PublicLoadBalancerSG")]}}, "loadBalancer")
+            "SecurityGroups": [ref("PublicLoadBalancerSG")]}}, "loadBalancer", tuple(details))
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
 
 
 def _listener(lb: LoadBalancer) -> Part:
@@ -241,30 +268,29 @@ def _listener(lb: LoadBalancer) -> Part:
     properties: dict[str, Any] = {
         "DefaultActions": [{"Type": "forward", "TargetGroupArn": ref("ServiceTargetGroup")}],
         "LoadBalancerArn": ref("PublicLoadBalancer"),
-        "Port": ref("ListenerPort"),
+        "Port": lb.port,
         "Protocol": "HTTPS" if lb.https else "HTTP"}
+    details = [("/Properties/Port", "loadBalancer.port"),
+               ("/Properties/Protocol", "loadBalancer.protocol")]
     if lb.https:
-        properties["Certificates"] = [{"CertificateArn": ref("CertificateArn")}]
+        properties["Certificates"] = [{"CertificateArn": lb.certificate_arn}]
         properties["SslPolicy"] = TLS_POLICY
+        details.append(("/Properties/Certificates", "loadBalancer.certificateArn"))
     return Part("PublicLoadBalancerListener", {
         "Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": properties},
-        "loadBalancer")
+        "loadBalancer", tuple(details))
 
 
-def _service_ingress() -> Part:
+def _service_ingress(svc: Service) -> Part:
     # Only the load balancer reaches the tasks, and only on the container port.
     return Part("ServiceIngressfromLoadBalancer", {
         "Type": "AWS::EC2::SecurityGroupIngress", "Properties": {
             "Description": "Ingress from the public ALB",
             "GroupId": ref("ServiceSecurityGroup"),
             "IpProtocol": "tcp",
-            "FromPort": ref("ContainerPort"),
-            "ToPort": ref("ContainerPort"),
+            "FromPort": svc.port,
+            "ToPort": svc.port,
             "SourceSecurityGroupId": ref("PublicLoadBalancerSG")}}, "service.port")
-
-
-def _log_group() -> Part:
-    return Part("LogGroup", {"Type": "AWS::Logs::LogGroup"}, "service")
 
 
 def _https_redirect(lb: LoadBalancer) -> list[Part]:
@@ -273,7 +299,7 @@ def _https_redirect(lb: LoadBalancer) -> list[Part]:
     return [Part("HttpRedirectListener", {
         "Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {
             "DefaultActions": [{"Type": "redirect", "RedirectConfig": {
-                "Protocol": "HTTPS", "Port": sub("${ListenerPort}"), "StatusCode": "HTTP_301"}}],
+                "Protocol": "HTTPS", "Port": str(lb.port), "StatusCode": "HTTP_301"}}],
             "LoadBalancerArn": ref("PublicLoadBalancer"),
             "Port": 80,
             "Protocol": "HTTP"}}, "loadBalancer.protocol")]
@@ -322,30 +348,34 @@ def _autoscaling(svc: Service) -> list[Part]:
     if not svc.autoscaling:
         return []
     target = {"Type": "AWS::ApplicationAutoScaling::ScalableTarget", "Properties": {
-        "MinCapacity": ref("MinCount"),
-        "MaxCapacity": ref("MaxCount"),
+        "MinCapacity": svc.autoscaling.min_count,
+        "MaxCapacity": svc.autoscaling.max_count,
         "ResourceId": sub("service/${ClusterName}/${Service.Name}"),
         "ScalableDimension": "ecs:service:DesiredCount",
         "ServiceNamespace": "ecs"}}
     policy = {"Type": "AWS::ApplicationAutoScaling::ScalingPolicy", "Properties": {
-        "PolicyName": sub("${ServiceName}-cpu-target-tracking"),
+        "PolicyName": f"{svc.name}-cpu-target-tracking",
         "PolicyType": "TargetTrackingScaling",
         "ScalingTargetId": ref("ScalableTarget"),
         "TargetTrackingScalingPolicyConfiguration": {
             "PredefinedMetricSpecification": {
                 "PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
-            "TargetValue": ref("TargetCpuPercent"),
+            "TargetValue": svc.autoscaling.target_cpu_percent,
             "ScaleInCooldown": 60,
             "ScaleOutCooldown": 60}}}
-    return [Part("ScalableTarget", target, "service.autoscaling"),
-            Part("CpuScalingPolicy", policy, "service.autoscaling")]
+    return [Part("ScalableTarget", target, "service.autoscaling",
+                 (("/Properties/MinCapacity", "service.autoscaling.minCount"),
+                  ("/Properties/MaxCapacity", "service.autoscaling.maxCount"))),
+            Part("CpuScalingPolicy", policy, "service.autoscaling",
+                 (("/Properties/TargetTrackingScalingPolicyConfiguration/TargetValue",
+                   "service.autoscaling.targetCpuPercent"),))]
 
 
 def _outputs(lb: LoadBalancer) -> dict[str, Any]:
     scheme, default_port = ("https", 443) if lb.https else ("http", 80)
     url = f"{scheme}://${{PublicLoadBalancer.DNSName}}"
     if lb.port != default_port:
-        url += ":${ListenerPort}"
+        url += f":{lb.port}"
     return {
         "ServiceUrl": {"Description": "Public URL of the service", "Value": sub(url)},
         "LoadBalancerDnsName": {"Description": "DNS name of the load balancer",

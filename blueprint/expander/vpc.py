@@ -8,18 +8,15 @@ from typing import Any
 
 from blueprint.expander._build import (
     ChildStack,
-    Parameter,
     Part,
     get_att,
     ref,
-    setting,
     sub,
 )
 from blueprint.model import Blueprint, Network
 
 ORDINALS = ("One", "Two", "Three")
 SECTION = "network"
-_CIDR_PATTERN = r"^(\d{1,3}\.){3}\d{1,3}/\d{1,2}$"
 
 
 def build(bp: Blueprint) -> ChildStack:
@@ -29,9 +26,9 @@ def build(bp: Blueprint) -> ChildStack:
         description="VPC with public subnets (load balancer, NAT) and private subnets "
                     "(instances, tasks) in each Availability Zone",
         section=SECTION,
-        parameters=_parameters(bp.network, zones),
-        parts=(_vpc(), *_subnets(zones), *_internet_routes(zones), *_nat_gateways(nat_zones),
-               *_private_routes(zones, nat_zones)),
+        parameters=(),
+        parts=(_vpc(bp.network), *_subnets(bp.network, zones), *_internet_routes(zones),
+               *_nat_gateways(nat_zones), *_private_routes(zones, nat_zones)),
         outputs={
             "VpcId": {"Description": "The ID of the VPC", "Value": ref("VPC")},
             "PublicSubnetIds": {"Description": "Comma-separated public subnets, with a route "
@@ -52,32 +49,23 @@ def subnet_cidrs(vpc_cidr: str, zones: int) -> tuple[list[str], list[str]]:
     return subnets[:zones], subnets[zones:]
 
 
-def _parameters(network: Network, zones: tuple[str, ...]) -> tuple[Parameter, ...]:
-    public_cidrs, private_cidrs = subnet_cidrs(network.cidr, len(zones))
-    parameters = [setting("VpcCidr", "network.cidr",
-                          str(ipaddress.ip_network(network.cidr, strict=False)),
-                          {"Type": "String", "Description": "IPv4 range of the VPC",
-                           "AllowedPattern": _CIDR_PATTERN})]
-    for kind, cidrs in (("Public", public_cidrs), ("Private", private_cidrs)):
-        for ordinal, cidr in zip(zones, cidrs, strict=True):
-            parameters.append(setting(
-                f"{kind}{ordinal}Cidr", "network.cidr", cidr,
-                {"Type": "String",
-                 "Description": f"IPv4 range of the {kind.lower()} subnet in AZ {ordinal.lower()}",
-                 "AllowedPattern": _CIDR_PATTERN}))
-    return tuple(parameters)
+def _part(logical_id: str, resource: dict[str, Any],
+          details: tuple[tuple[str, str], ...] = ()) -> Part:
+    return Part(logical_id, resource, SECTION, details)
 
 
-def _part(logical_id: str, resource: dict[str, Any]) -> Part:
-    return Part(logical_id, resource, SECTION)
+_CIDR_FIELD = (("/Properties/CidrBlock", "network.cidr"),)
 
 
-def _vpc() -> Part:
+def _vpc(network: Network) -> Part:
+    cidr = str(ipaddress.ip_network(network.cidr, strict=False))
     return _part("VPC", {"Type": "AWS::EC2::VPC", "Properties": {
-        "EnableDnsSupport": True, "EnableDnsHostnames": True, "CidrBlock": ref("VpcCidr")}})
+        "EnableDnsSupport": True, "EnableDnsHostnames": True, "CidrBlock": cidr}}, _CIDR_FIELD)
 
 
-def _subnets(zones: tuple[str, ...]) -> list[Part]:
+def _subnets(network: Network, zones: tuple[str, ...]) -> list[Part]:
+    public_cidrs, private_cidrs = subnet_cidrs(network.cidr, len(zones))
+    cidrs = {"Public": public_cidrs, "Private": private_cidrs}
     parts = []
     for index, ordinal in enumerate(zones):
         for kind in ("Public", "Private"):
@@ -86,12 +74,14 @@ def _subnets(zones: tuple[str, ...]) -> list[Part]:
                 # form is equivalent on AWS but not understood by every tool.
                 "AvailabilityZone": {"Fn::Select": [index, {"Fn::GetAZs": ""}]},
                 "VpcId": ref("VPC"),
-                "CidrBlock": ref(f"{kind}{ordinal}Cidr"),
+                "CidrBlock": cidrs[kind][index],
             }
-            if kind == "Public":
-                properties["MapPublicIpOnLaunch"] = True
+            # No MapPublicIpOnLaunch on the public subnets: nothing launched there
+            # needs one (the load balancer and the NAT gateways get theirs), and
+            # an instance started there by mistake stays private (CT.EC2.PR.11).
             parts.append(_part(f"{kind}Subnet{ordinal}",
-                               {"Type": "AWS::EC2::Subnet", "Properties": properties}))
+                               {"Type": "AWS::EC2::Subnet", "Properties": properties},
+                               _CIDR_FIELD))
     return parts
 
 
