@@ -14,8 +14,14 @@ would have produced for the same request.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
+from moto.autoscaling.models import FakeAutoScalingGroup, autoscaling_backends
+from moto.cloudformation.exceptions import ValidationError
 from moto.core.common_models import CloudFormationModel
 from moto.core.utils import pascal_to_camelcase, remap_nested_keys
 from moto.ec2.models import ec2_backends
@@ -23,6 +29,7 @@ from moto.ec2.models.elastic_ip_addresses import ElasticAddress
 from moto.ec2.models.internet_gateways import InternetGateway
 from moto.ec2.models.nat_gateways import NatGateway
 from moto.ec2.models.route_tables import RouteTable
+from moto.ecs.exceptions import EcsClientException
 from moto.ecs.models import (
     Cluster,
     EC2ContainerServiceBackend,
@@ -34,12 +41,18 @@ from moto.ecs.models import (
 __all__ = [
     "DELETION_OVERRIDES",
     "ECS_OVERRIDES",
+    "UPDATE_OVERRIDES",
+    "AutoScalingGroupModel",
     "EcsCapacityProviderModel",
     "EcsClusterCapacityProviderAssociationsModel",
     "EcsClusterModel",
     "EcsServiceModel",
     "EcsTaskDefinitionModel",
+    "delete_after_update",
+    "update_phase",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 def _ecs(account_id: str, region_name: str) -> EC2ContainerServiceBackend:
@@ -96,19 +109,82 @@ class _Declared:
 
 
 # ---------------------------------------------------------------------------
-# P2: AWS::ECS::CapacityProvider
+# Cleanup phase (P15): replaced resources are deleted when the root update ends
+# ---------------------------------------------------------------------------
+
+
+class _UpdatePhase(threading.local):
+    depth = 0
+    cleanups: list[Callable[[], None]]
+
+    def __init__(self) -> None:
+        self.cleanups = []
+
+
+_phase = _UpdatePhase()
+
+
+@contextlib.contextmanager
+def update_phase() -> Iterator[None]:
+    """One stack update; nested stacks' updates run inside their parent's.
+
+    CloudFormation deletes the resources an update replaced in the cleanup phase,
+    once the root stack's update succeeded; after a failure it keeps them (the
+    local endpoint does not roll back, so the new ones stay too).
+    """
+    _phase.depth += 1
+    try:
+        yield
+    except BaseException:
+        if _phase.depth == 1:
+            _phase.cleanups.clear()
+        raise
+    finally:
+        _phase.depth -= 1
+    if _phase.depth == 0:
+        cleanups, _phase.cleanups = _phase.cleanups, []
+        for cleanup in cleanups:
+            try:
+                cleanup()
+            except Exception as exc:  # as in AWS: a failed cleanup leaves the stack updated
+                logger.warning("cleanup after update failed: %s", exc)
+
+
+def delete_after_update(cleanup: Callable[[], None]) -> None:
+    """Run ``cleanup`` in the cleanup phase (at once outside any update)."""
+    if _phase.depth == 0:
+        cleanup()
+    else:
+        _phase.cleanups.append(cleanup)
+
+
+def custom_name_requires_replacing(name: str) -> ValidationError:
+    """CloudFormation's refusal to replace a resource whose explicit name is unchanged."""
+    return ValidationError(
+        message="CloudFormation cannot update a stack when a custom-named resource requires "
+        f"replacing. Rename {name} and update the stack again."
+    )
+
+
+# ---------------------------------------------------------------------------
+# P2, P12: AWS::ECS::CapacityProvider
 # ---------------------------------------------------------------------------
 
 
 class EcsCapacityProviderModel(_Declared, CloudFormationModel):
     """``AWS::ECS::CapacityProvider`` -> ``ecs.create_capacity_provider``.
 
-    ``Ref`` returns the capacity provider name (as in AWS).
+    ``Ref`` returns the capacity provider name (as in AWS).  A change of a
+    create-only property (``Name``, ``ClusterName``,
+    ``AutoScalingGroupProvider.AutoScalingGroupArn``) replaces it: a new provider
+    (a new generated name unless ``Name`` is set), the old one deleted in the
+    cleanup phase; other changes update it in place (P12).
     """
 
-    def __init__(self, name: str, arn: str) -> None:
+    def __init__(self, name: str, arn: str, properties: dict[str, Any] | None = None) -> None:
         self.name = name
         self.arn = arn
+        self.properties: dict[str, Any] = properties or {}
 
     @property
     def physical_resource_id(self) -> str:
@@ -126,6 +202,11 @@ class EcsCapacityProviderModel(_Declared, CloudFormationModel):
         return details
 
     @classmethod
+    def _create_only(cls, props: dict[str, Any]) -> tuple[Any, ...]:
+        return (props.get("Name"), props.get("ClusterName"),
+                cls._asg_details(props).get("autoScalingGroupArn"))
+
+    @classmethod
     def create_from_cloudformation_json(
         cls,
         resource_name: str,
@@ -138,7 +219,7 @@ class EcsCapacityProviderModel(_Declared, CloudFormationModel):
         provider = _ecs(account_id, region_name).create_capacity_provider(
             resource_name, cls._asg_details(props), _tags(props)
         )
-        return cls(provider.name, provider.capacity_provider_arn)
+        return cls(provider.name, provider.capacity_provider_arn, props)
 
     @classmethod
     def update_from_cloudformation_json(
@@ -150,14 +231,18 @@ class EcsCapacityProviderModel(_Declared, CloudFormationModel):
         region_name: str,
     ) -> EcsCapacityProviderModel:
         props = cloudformation_json.get("Properties") or {}
-        backend = _ecs(account_id, region_name)
-        if props.get("Name") not in (None, original_resource.name):
-            backend.delete_capacity_provider(original_resource.name)
-            return cls.create_from_cloudformation_json(
-                new_resource_name, cloudformation_json, account_id, region_name
-            )
-        backend.update_capacity_provider(original_resource.name, cls._asg_details(props))
-        return original_resource
+        if cls._create_only(props) == cls._create_only(original_resource.properties):
+            _ecs(account_id, region_name).update_capacity_provider(
+                original_resource.name, cls._asg_details(props))
+            original_resource.properties = props
+            return original_resource
+        if props.get("Name") == original_resource.name:
+            raise custom_name_requires_replacing(original_resource.name)
+        replacement = cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+        delete_after_update(lambda: original_resource.delete(account_id, region_name))
+        return replacement
 
     @classmethod
     def delete_from_cloudformation_json(
@@ -168,8 +253,11 @@ class EcsCapacityProviderModel(_Declared, CloudFormationModel):
         region_name: str,
     ) -> None:
         backend = _ecs(account_id, region_name)
-        if backend._get_provider(resource_name) is not None:
-            backend.delete_capacity_provider(resource_name)
+        if backend._get_provider(resource_name) is None:
+            return
+        provider = backend.delete_capacity_provider(resource_name)
+        if getattr(provider, "update_status", None) == "DELETE_FAILED":  # P13
+            raise EcsClientException(str(getattr(provider, "update_status_reason", "")))
 
     def delete(self, account_id: str, region_name: str) -> None:
         self.delete_from_cloudformation_json(self.name, {}, account_id, region_name)
@@ -708,6 +796,126 @@ class Ec2InternetGatewayModel(_DelegatingDelete, CloudFormationModel):
         ec2.delete_internet_gateway(physical_id)
 
 
+# ---------------------------------------------------------------------------
+# P16: AWS::AutoScaling::AutoScalingGroup updated in place unless replaced
+# ---------------------------------------------------------------------------
+
+#: properties whose change makes ``AutoScalingReplacingUpdate: WillReplace`` replace the group
+_REPLACING_UPDATE_TRIGGERS = ("LaunchConfigurationName", "LaunchTemplate", "MixedInstancesPolicy",
+                              "VPCZoneIdentifier", "PlacementGroup")
+
+
+def _will_replace(resource_json: dict[str, Any]) -> bool:
+    policy = (resource_json.get("UpdatePolicy") or {}).get("AutoScalingReplacingUpdate") or {}
+    return str(policy.get("WillReplace", "false")).lower() == "true"
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+class AutoScalingGroupModel(CloudFormationModel):
+    """``AWS::AutoScaling::AutoScalingGroup``: moto deletes and recreates the group
+    (under a new generated name) on every update.  In AWS an update changes it in
+    place (an ``AutoScalingInstanceRefresh`` or rolling policy then replaces
+    *instances*, which is not simulated); the group itself is replaced only when
+    ``AutoScalingGroupName`` changes, or when ``AutoScalingReplacingUpdate:
+    WillReplace`` is set and its launch template, launch configuration, mixed
+    instances policy, subnets or placement group change.  A replaced group is
+    deleted in the cleanup phase.
+    """
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return str(FakeAutoScalingGroup.cloudformation_name_type())
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return str(FakeAutoScalingGroup.cloudformation_type())
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return bool(FakeAutoScalingGroup.has_cfn_attr(attr))
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> FakeAutoScalingGroup:
+        group = FakeAutoScalingGroup.create_from_cloudformation_json(
+            resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+        group._blueprint_cfn_properties = cloudformation_json.get("Properties") or {}  # type: ignore[attr-defined]
+        return group
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: FakeAutoScalingGroup,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> FakeAutoScalingGroup:
+        props = cloudformation_json.get("Properties") or {}
+        before = getattr(original_resource, "_blueprint_cfn_properties", {})
+        explicit_name = props.get("AutoScalingGroupName")
+        renamed = explicit_name not in (None, original_resource.name)
+        replacing = _will_replace(cloudformation_json) and any(
+            props.get(key) != before.get(key) for key in _REPLACING_UPDATE_TRIGGERS)
+        if not (renamed or replacing):
+            return cls._update_in_place(original_resource, props, account_id, region_name)
+        if explicit_name == original_resource.name:
+            raise custom_name_requires_replacing(original_resource.name)
+        replacement = cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name)
+        delete_after_update(lambda: cls.delete_from_cloudformation_json(
+            original_resource.name, {}, account_id, region_name))
+        return replacement
+
+    @staticmethod
+    def _update_in_place(group: FakeAutoScalingGroup, props: dict[str, Any],
+                         account_id: str, region_name: str) -> FakeAutoScalingGroup:
+        subnets = props.get("VPCZoneIdentifier")
+        protected = props.get("NewInstancesProtectedFromScaleIn")
+        updated = autoscaling_backends[account_id][region_name].update_auto_scaling_group(
+            name=group.name,
+            availability_zones=props.get("AvailabilityZones") or [],
+            # absent: the group keeps its current desired capacity, as in AWS
+            desired_capacity=_int_or_none(props.get("DesiredCapacity")),
+            max_size=_int_or_none(props.get("MaxSize")),
+            min_size=_int_or_none(props.get("MinSize")),
+            launch_config_name=props.get("LaunchConfigurationName"),  # type: ignore[arg-type]
+            launch_template=props.get("LaunchTemplate") or {},
+            vpc_zone_identifier=",".join(subnets) if subnets else None,  # type: ignore[arg-type]
+            health_check_period=_int_or_none(props.get("HealthCheckGracePeriod")),  # type: ignore[arg-type]
+            health_check_type=props.get("HealthCheckType"),  # type: ignore[arg-type]
+            new_instances_protected_from_scale_in=(
+                None if protected is None else str(protected).lower() == "true"),
+            mixed_instances_policy=props.get("MixedInstancesPolicy") or None,
+        )
+        updated._blueprint_cfn_properties = props  # type: ignore[attr-defined]
+        return updated
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        FakeAutoScalingGroup.delete_from_cloudformation_json(
+            resource_name, cloudformation_json, account_id, region_name)
+
+    def is_created(self) -> bool:
+        return True
+
+
 ECS_OVERRIDES: tuple[type[CloudFormationModel], ...] = (
     EcsCapacityProviderModel,
     EcsClusterCapacityProviderAssociationsModel,
@@ -721,3 +929,4 @@ DELETION_OVERRIDES: tuple[type[CloudFormationModel], ...] = (
     Ec2EipModel,
     Ec2InternetGatewayModel,
 )
+UPDATE_OVERRIDES: tuple[type[CloudFormationModel], ...] = (AutoScalingGroupModel,)

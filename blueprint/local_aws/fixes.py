@@ -3,17 +3,19 @@
 
 moto 5.2 cannot deploy blueprint's nested ECS-on-EC2 stacks as AWS would.  Each
 gap is closed by one named fix, listed below; ``tests/local_aws/test_fixes.py``
-shows each gap with one test.  :func:`apply_fixes` applies them, and must run in
-the process that hosts the moto server *before* the first CloudFormation request
-(``start_in_process`` does this; ``start_local_aws`` runs that in a child process,
-so the patches never reach a process that validates).
+(P1-P11) and ``tests/local_aws/test_fidelity.py`` (P12-P17) show each gap.
+:func:`apply_fixes` applies them, and must run in the process that hosts the moto
+server *before* the first CloudFormation request (``start_in_process`` does this;
+``start_local_aws`` runs that in a child process, so the patches never reach a
+process that validates).
 
-Where moto has an extension point it is used: missing resource types and the
-ECS resource handlers are new ``CloudFormationModel`` subclasses
-(:mod:`blueprint.local_aws._moto_models`), which moto picks up from
+Where moto has an extension point it is used: missing resource types and the ECS
+and Auto Scaling group resource handlers are new ``CloudFormationModel``
+subclasses (:mod:`blueprint.local_aws._moto_models`), which moto picks up from
 ``CloudFormationModel.__subclasses__()``.  The remaining fixes patch single moto
-functions; every patch is marked, so applying a fix twice is a no-op, and keeps
-the original reachable as ``__wrapped__``.
+functions (the ECS API rules of P13 and P14 are in
+:mod:`blueprint.local_aws._ecs_rules`); every patch is marked, so applying a fix
+twice is a no-op, and keeps the original reachable as ``__wrapped__``.
 
 =====  ==========================================================================
 id     gap closed
@@ -39,20 +41,88 @@ P10    Route tables, NAT gateways, EIPs, internet gateways and ECS clusters are
        never deleted with their stack, so deleting the VPC stack fails.
 P11    The ``Tags`` of an ``AWS::CloudFormation::Stack`` are ignored: nested
        stacks are created and updated without tags.
+P12    A change of a create-only property of ``AWS::ECS::CapacityProvider``
+       (``AutoScalingGroupProvider.AutoScalingGroupArn``, ``Name``,
+       ``ClusterName``) updates it in place; AWS replaces it (a new generated
+       name, the old provider deleted in the cleanup phase) and refuses to
+       replace one whose explicit ``Name`` is unchanged.
+P13    ``PutClusterCapacityProviders`` (hence an update of
+       ``AWS::ECS::ClusterCapacityProviderAssociations``) removes a capacity
+       provider that a service's strategy or a task on the cluster still uses;
+       ECS fails with ResourceInUseException.  ``DeleteCapacityProvider``
+       deletes a provider still associated with a cluster or used by a service;
+       ECS leaves it ACTIVE with updateStatus DELETE_FAILED (so the resource's
+       deletion fails).
+P14    ``CreateCapacityProvider`` accepts any name: ECS rejects (ClientException)
+       a name prefixed ``aws``, ``ecs`` or ``fargate`` in any case (as the name
+       CloudFormation generates from a stack named ``ecs-orders`` is), one
+       with other characters than letters, digits, ``_`` and ``-`` or longer
+       than 255, a name in use, and an Auto Scaling group that another
+       capacity provider already has.  (``DescribeCapacityProviders`` without
+       names, which lists them all, fails with HTTP 500.)
+P15    An update reaches a resource only when its own template entry or a
+       parameter it names changed, in template order: a resource whose
+       ``Ref``/``GetAtt`` target was replaced or changed (a new task definition
+       revision, a launch template's ``LatestVersionNumber``) keeps stale values.
+       Now resources are updated in dependency order whenever their resolved
+       properties change, and replaced resources are deleted once the root
+       stack's update succeeded (CloudFormation's cleanup phase).
+P16    Every update of an ``AWS::AutoScaling::AutoScalingGroup`` deletes it and
+       creates another under a new name.  AWS updates it in place, and replaces
+       it only for a new ``AutoScalingGroupName`` or, under
+       ``AutoScalingReplacingUpdate: WillReplace``, a change of its launch
+       template/configuration, mixed instances policy, subnets or placement
+       group.
+P17    A stack's resources are deleted in arbitrary order (with retries), not
+       dependents first, so a rule of P13 could fail a first pass.
 =====  ==========================================================================
 
-What the local endpoint still does not do as AWS would (no fix closes it):
+What a local deploy still cannot show
+-------------------------------------
 
-- no rollback: a failed create or update stays in its ``*_FAILED`` state;
-- events are stack-level only: no per-resource ``*_IN_PROGRESS`` events;
-- a resource that fails makes ``ExecuteChangeSet`` itself fail, synchronously,
-  instead of the stack failing later.
+The local endpoint runs the same templates through the same API calls, but these
+behaviours of AWS are not simulated, so a local deploy that succeeds can still
+fail, or behave differently, on AWS:
+
+- **No rollback.** A failed create or update stays failed; AWS rolls back (and
+  a rollback can itself fail, e.g. deleting instances protected from scale-in).
+- **Failures are synchronous.** A resource that fails makes
+  ``ExecuteChangeSet`` itself fail instead of the stack failing later.
+- **Stack-level events only**: no per-resource ``*_IN_PROGRESS`` /
+  ``*_FAILED`` events.  Change sets list only resources whose template entry
+  or parameters changed (not those reached through a changed reference), with
+  no ``Replacement``, ``Scope`` or ``Details``, and no nested stacks' changes.
+- **Update policies and instance lifecycles are ignored**: no instance refresh
+  or rolling update is run, no EC2 instance is launched, drained or
+  terminated; ``AutoScalingReplacingUpdate`` only decides whether the group is
+  replaced (P16).  Creation and update policies' signals and timeouts never
+  apply.
+- **No task placement**: a task is never checked against the CPU, memory or
+  ports of an instance; services report ``runningCount == desiredCount`` at
+  once; health checks, the deployment circuit breaker and managed scaling do
+  not run, so a service that could never become stable deploys locally.
+- **Custom resources' Lambdas do not run** without Docker (P5 answers SUCCESS).
+- **S3 consistency**: versioning is effective at once, with no propagation
+  delay; template URLs are readable immediately.
+- **IAM is not enforced**: policies, roles, permission boundaries, KMS key
+  policies and service-linked roles are stored, never evaluated.
+- **Quotas and account state**: service quotas (rules per security group,
+  capacity providers per cluster, ...), Availability Zones per region, AMI and
+  SSM parameter contents, instance type availability and certificates are not
+  those of a real account.
+- **Replacement is per model, not per schema**: create-only properties are
+  honoured for capacity providers (P12), Auto Scaling groups (P16), nested
+  stacks (P7), task definitions, services and clusters; other moto models
+  update in place (a target group keeps its old ``Port``) or recreate on any
+  change, so ``blueprint diff`` is the authority on what AWS would replace.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -64,6 +134,7 @@ __all__ = [
     "Fix",
     "applied_fixes",
     "apply_fixes",
+    "dependency_order",
     "fix_by_id",
     "lambda_can_run",
     "original",
@@ -198,13 +269,14 @@ def _register_models() -> None:
     moto maps CloudFormation types to ``CloudFormationModel.__subclasses__()`` in
     definition order, so defining the classes (importing the module, after moto's
     models) registers them; the lru caches are cleared in case moto built its map
-    already.  P2, P3, P4 and P10 therefore take effect together.
+    already.  P2, P3, P4, P10, P12 and P16 therefore take effect together.
     """
     from moto.cloudformation import parsing
 
     from blueprint.local_aws import _moto_models
 
-    overrides = (*_moto_models.ECS_OVERRIDES, *_moto_models.DELETION_OVERRIDES)
+    overrides = (*_moto_models.ECS_OVERRIDES, *_moto_models.DELETION_OVERRIDES,
+                 *_moto_models.UPDATE_OVERRIDES)
     model_map = parsing.get_model_map()
     if all(model_map.get(m.cloudformation_type()) is m for m in overrides):
         return
@@ -534,6 +606,200 @@ def _apply_p9() -> None:
 
 
 # ---------------------------------------------------------------------------
+# P13, P14: ECS capacity provider rules
+# ---------------------------------------------------------------------------
+
+
+def _apply_p13() -> None:
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    from blueprint.local_aws import _ecs_rules
+
+    _patch(EC2ContainerServiceBackend, "put_cluster_capacity_providers", "P13",
+           _ecs_rules.put_cluster_capacity_providers)
+    _patch(EC2ContainerServiceBackend, "delete_capacity_provider", "P13",
+           _ecs_rules.delete_capacity_provider)
+
+
+def _apply_p14() -> None:
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    from blueprint.local_aws import _ecs_rules
+
+    _patch(EC2ContainerServiceBackend, "create_capacity_provider", "P14",
+           _ecs_rules.create_capacity_provider)
+    _patch(EC2ContainerServiceBackend, "describe_capacity_providers", "P14",
+           _ecs_rules.describe_capacity_providers)
+
+
+# ---------------------------------------------------------------------------
+# P15: updates in dependency order, reaching resources through references;
+# P17: deletion in reverse dependency order
+# ---------------------------------------------------------------------------
+
+_SUB_NAME = re.compile(r"\$\{([A-Za-z0-9_]+)[.}]")
+
+
+def _references(node: Any) -> set[str]:
+    """Logical ids a template fragment names through Ref, Fn::GetAtt or Fn::Sub."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str):
+                found.add(value)
+            elif key == "Fn::GetAtt":
+                target = value[0] if isinstance(value, list) else str(value).split(".")[0]
+                found.add(str(target))
+            elif key == "Fn::Sub":
+                text = value[0] if isinstance(value, list) else value
+                found.update(_SUB_NAME.findall(str(text)))
+            found |= _references(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= _references(item)
+    return found
+
+
+def dependency_order(resources: dict[str, Any]) -> list[str]:
+    """Logical ids with every resource after those it references or depends on
+    (template order otherwise; a cycle, which CloudFormation rejects, is cut)."""
+    def depends_on(name: str) -> list[str]:
+        body = resources[name] if isinstance(resources[name], dict) else {}
+        explicit = body.get("DependsOn") or []
+        named = _references(body) | set([explicit] if isinstance(explicit, str) else explicit)
+        return [other for other in resources if other in named and other != name]
+
+    ordered: dict[str, None] = {}
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in ordered or name in visiting:
+            return
+        visiting.add(name)
+        for other in depends_on(name):
+            visit(other)
+        visiting.discard(name)
+        ordered[name] = None
+
+    for name in resources:
+        visit(name)
+    return list(ordered)
+
+
+_UNRESOLVED = object()
+
+
+def _resolved(resource_map: Any, logical_id: str) -> Any:
+    """A resource's properties with every intrinsic function resolved now."""
+    from moto.cloudformation.parsing import clean_json
+
+    body = resource_map._resource_json_map.get(logical_id)
+    if not isinstance(body, dict):
+        return _UNRESOLVED
+    try:
+        return clean_json(copy.deepcopy(body.get("Properties") or {}), resource_map)
+    except Exception:
+        return _UNRESOLVED
+
+
+def _remove_resources(resource_map: Any, names: list[str]) -> None:
+    """moto's removal of the resources a new template drops (with its retries)."""
+    from moto.cloudformation.parsing import MAX_UPDATE_ATTEMPTS
+
+    remaining = list(reversed([n for n in dependency_order(resource_map._resource_json_map)
+                               if n in names]))
+    last_exception: Exception | None = None
+    for _ in range(MAX_UPDATE_ATTEMPTS):
+        for name in list(remaining):
+            try:
+                if name in resource_map._parsed_resources:
+                    resource_map._delete_resource(resource_map._parsed_resources[name],
+                                                  resource_map._resource_json_map[name])
+            except Exception as exc:
+                last_exception = exc
+            else:
+                remaining.remove(name)
+        if not remaining:
+            return
+    assert last_exception is not None
+    raise last_exception
+
+
+def _update_resources(self: Any, template: dict[str, Any],
+                      parameters: dict[str, Any] | None = None) -> None:
+    """ResourceMap.update: removals, then additions and updates in dependency order,
+    updating a resource whose template entry changed *or* whose references now
+    resolve to other values; replaced resources are deleted after the root update."""
+    from moto.cloudformation.parsing import parse_and_update_resource
+
+    from blueprint.local_aws._moto_models import update_phase
+
+    with update_phase():
+        before = {name: _resolved(self, name) for name in self._resource_json_map
+                  if name in self._parsed_resources}
+        by_action = self.build_resource_diff(template, parameters)
+        _remove_resources(self, by_action["Remove"])
+        self._template = template
+        if parameters:
+            self.input_parameters = parameters
+        self.load_mapping()
+        self.load_parameters()
+        self.load_conditions()
+        self._resource_json_map = template["Resources"]
+        added, modified = set(by_action["Add"]), set(by_action["Modify"])
+        for name in dependency_order(self._resource_json_map):
+            if name in added:
+                _ = self[name]
+                continue
+            if name not in self._parsed_resources:
+                continue
+            previous = before.get(name, _UNRESOLVED)
+            now = _resolved(self, name)
+            if name not in modified and (previous is _UNRESOLVED or now == previous):
+                continue
+            updated = parse_and_update_resource(name, self._resource_json_map[name], self,
+                                                account_id=self._account_id,
+                                                region_name=self._region_name)
+            if updated is not None:  # moto stores None for models it cannot update
+                self._parsed_resources[name] = updated
+
+
+def _delete_resources(self: Any) -> None:
+    """ResourceMap.delete: dependents first (moto tries every resource in any order
+    and retries, so an ECS rule of P13 could fail a pass and leave DELETE_FAILED events)."""
+    remaining = [name for name in reversed(dependency_order(self._resource_json_map))
+                 if self._resource_json_map[name].get("DeletionPolicy") != "Retain"]
+    last_exception: Exception | None = None
+    previous = len(remaining) + 1
+    while remaining and len(remaining) < previous:
+        previous = len(remaining)
+        for name in list(remaining):
+            parsed = self._parsed_resources.get(name)
+            try:
+                if parsed is not None and not isinstance(parsed, str):
+                    self._delete_resource(parsed, self._resource_json_map[name])
+                    self._parsed_resources.pop(name)
+            except Exception as exc:
+                last_exception = exc
+            else:
+                remaining.remove(name)
+    if remaining and last_exception is not None:
+        raise last_exception
+
+
+def _apply_p15() -> None:
+    from moto.cloudformation.parsing import ResourceMap
+
+    _patch(ResourceMap, "update", "P15", _update_resources)
+
+
+def _apply_p17() -> None:
+    from moto.cloudformation.parsing import ResourceMap
+
+    _patch(ResourceMap, "delete", "P17", _delete_resources)
+
+
+# ---------------------------------------------------------------------------
 # registry
 # ---------------------------------------------------------------------------
 
@@ -608,6 +874,49 @@ FIXES: tuple[Fix, ...] = (
         "the Tags property of AWS::CloudFormation::Stack is ignored: nested stacks are "
         "created and updated without tags",
         _apply_p11,
+    ),
+    Fix(
+        "P12",
+        "capacity-provider-replacement",
+        "a change of AWS::ECS::CapacityProvider's AutoScalingGroupArn, Name or ClusterName "
+        "updates it in place where AWS replaces it",
+        _register_models,
+    ),
+    Fix(
+        "P13",
+        "capacity-provider-in-use",
+        "PutClusterCapacityProviders removes, and DeleteCapacityProvider deletes, a "
+        "capacity provider that a service or the cluster still uses",
+        _apply_p13,
+    ),
+    Fix(
+        "P14",
+        "capacity-provider-name-rules",
+        "CreateCapacityProvider accepts names prefixed aws/ecs/fargate, invalid characters, "
+        "a taken name and an Auto Scaling group another provider already has; "
+        "DescribeCapacityProviders without names fails",
+        _apply_p14,
+    ),
+    Fix(
+        "P15",
+        "update-through-references",
+        "updates run in template order and reach a resource only when its own entry or a "
+        "parameter changed, not a Ref/GetAtt target; replaced resources are deleted at once",
+        _apply_p15,
+    ),
+    Fix(
+        "P16",
+        "auto-scaling-group-update-in-place",
+        "every update of an AWS::AutoScaling::AutoScalingGroup deletes it and creates "
+        "another under a new name; AutoScalingReplacingUpdate is ignored",
+        _register_models,
+    ),
+    Fix(
+        "P17",
+        "delete-in-dependency-order",
+        "a stack's resources are deleted in arbitrary order (and retried), not dependents "
+        "first",
+        _apply_p17,
     ),
 )
 

@@ -3,6 +3,7 @@ with the deployed state checked through the ECS, EC2 and ELBv2 APIs."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from typing import Any
@@ -17,15 +18,20 @@ BUCKET = "blueprint-templates"
 CHILDREN = ("vpc.yml", "cluster.yml", "service.yml")
 
 
-def upload_children(aws: LocalAws, prefix: str = "v1") -> str:
-    """Upload the child templates as the deployer does; return the parent template
-    with its TemplateURLs rewritten to the uploaded objects."""
+def upload_children(aws: LocalAws, service_body: str | None = None) -> str:
+    """Upload the child templates as the deployer does (content-addressed keys, so an
+    unchanged child keeps its URL); return the parent template with its TemplateURLs
+    rewritten to the uploaded objects. ``service_body`` replaces the service template."""
     s3 = aws.client("s3")
-    s3.create_bucket(Bucket=BUCKET)
+    if BUCKET not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+        s3.create_bucket(Bucket=BUCKET)
     parent = (FIXTURES / "parent.yml").read_text()
     for name in CHILDREN:
-        key = f"{prefix}/{name}"
-        s3.put_object(Bucket=BUCKET, Key=key, Body=(FIXTURES / name).read_bytes())
+        body = (FIXTURES / name).read_text()
+        if name == "service.yml" and service_body is not None:
+            body = service_body
+        key = f"{hashlib.sha256(body.encode()).hexdigest()[:16]}/{name}"
+        s3.put_object(Bucket=BUCKET, Key=key, Body=body.encode())
         parent = parent.replace(
             f"TemplateURL: {name}", f"TemplateURL: {aws.template_url(BUCKET, key)}"
         )
@@ -135,7 +141,9 @@ def test_nested_deploy_update_delete(aws: LocalAws, cfn: Any) -> None:
         for perm in service_sg["IpPermissions"]
         for pair in perm["UserIdGroupPairs"]
     ]
-    assert sources == [("tcp", 80, 80, alb_sg)]
+    (mapping,) = task_def["containerDefinitions"][0]["portMappings"]
+    port = mapping["containerPort"]
+    assert sources == [("tcp", port, port, alb_sg)]  # the container port, from the ALB only
     assert all(not perm["IpRanges"] for perm in service_sg["IpPermissions"])
 
     (template,) = ec2.describe_launch_templates()["LaunchTemplates"]
@@ -143,12 +151,17 @@ def test_nested_deploy_update_delete(aws: LocalAws, cfn: Any) -> None:
         "LaunchTemplateVersions"
     ][0]
     assert version["LaunchTemplateData"]["MetadataOptions"]["HttpTokens"] == "required"
-    assert version["LaunchTemplateData"]["InstanceType"] == "c5.xlarge"
+    # the first of the fixture's instance types (it renders a mixed-instances group)
+    first_type = re.search(r"InstanceType: (\S+)", (FIXTURES / "cluster.yml").read_text())
+    assert first_type is not None
+    assert version["LaunchTemplateData"]["InstanceType"] == first_type.group(1)
 
     # --- UPDATE change set: DesiredCount 2 -> 3 ------------------------------------------
     started = time.perf_counter()
-    updated, replaced = re.subn(r"DesiredCount: '?2'?\n", "DesiredCount: '3'\n", parent)
-    assert replaced == 1, "the fixture's parent no longer passes DesiredCount 2"
+    service_template, replaced = re.subn(r"DesiredCount: '?2'?\n", "DesiredCount: 3\n",
+                                         (FIXTURES / "service.yml").read_text())
+    assert replaced == 1, "the fixture's service no longer has DesiredCount 2"
+    updated = upload_children(aws, service_body=service_template)
     update = run_change_set(cfn, "demo", updated, "UPDATE", "update-1")
     TIMINGS["nested update, create+execute change set (s)"] = time.perf_counter() - started
     assert [
