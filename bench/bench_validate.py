@@ -14,20 +14,28 @@ warm   A = ``blueprint validate EXAMPLE`` on unchanged input, cache primed
 scale  A = ``blueprint validate --no-cache`` over N (default 20) distinct blueprints
        B = one cfn-lint call over the 4N rendered templates + one cfn-guard call
        goal A <= 0.5 x B, and the blueprint process' peak RSS under 300 MB
+pack   A = ``blueprint validate --no-cache --pack control-tower EXAMPLE``
+       B = as for cold, plus ``cfn-guard validate -r CT -d T1 -d T2 ...`` where CT is
+           the Control Tower rules folder ``python -m blueprint.install_guard``
+           installed (located and checked against its pin by ``blueprint.packs``)
+       goal A <= 1.3 x B
 
 Every command is a fresh subprocess; wall time is measured with
 ``time.perf_counter`` around it and peak memory read from ``os.wait4``
 (``ru_maxrss`` of that child, which on Linux also covers its largest own
 child, i.e. cfn-guard). The cache lives in a temporary folder
-(``BLUEPRINT_CACHE_DIR``) so cold and warm are controlled.
+(``BLUEPRINT_CACHE_DIR``) so cold and warm are controlled. cfn-guard and the
+Control Tower rules are found with blueprint's own locators
+(``blueprint.tools.find_cfn_guard``, ``blueprint.packs``), so the bare side
+runs the very binary and rules blueprint runs; only its command lines are bare.
 
 Usage::
 
     .venv/bin/python bench/bench_validate.py [--runs 5] [--json] [--example FILE]
 
 Exit code: 0 when every goal is met, 1 when one is missed, 2 when the
-benchmark could not run (a tool is missing, blueprint cannot check the input,
-or the CLI rejects ``--no-cache``).
+benchmark could not run (a tool or the Control Tower rules are missing,
+blueprint cannot check the input, or the CLI rejects ``--no-cache``).
 """
 
 from __future__ import annotations
@@ -56,6 +64,8 @@ RULES_DIR = REPO_ROOT / "rules"
 RULES_DATA_DIR = RULES_DIR / "data"
 REGION = "us-east-1"  # the region blueprint lints for by default
 GOAL_COLD, GOAL_WARM, GOAL_SCALE, GOAL_RSS_MB = 1.0, 0.15, 0.5, 300.0
+GOAL_PACK = 1.3  # issue 12
+PACK = "control-tower"
 BLUEPRINT_OK = (0, 1)  # 0 = clean, 1 = findings; 2 = could not check
 GUARD_OK = (0, 19)  # 19 = rules failed; 5 and 255 are errors
 CFN_LINT_OK = (0, 2, 4, 6, 8, 10, 12, 14)  # bit mask of findings; bit 1 = error
@@ -170,6 +180,7 @@ class Tools:
     python: str
     cfn_lint: list[str]
     cfn_guard: str
+    control_tower_rules: Path  # the folder of .guard files cfn-guard reads
     env: dict[str, str]
 
     def blueprint(self, *args: str) -> list[str]:
@@ -184,6 +195,33 @@ class Tools:
             argv += ["-d", str(path)]
         return argv
 
+    def guard_control_tower(self, files: Sequence[Path]) -> list[str]:
+        argv = [self.cfn_guard, "validate", "-r", str(self.control_tower_rules)]
+        for path in files:
+            argv += ["-d", str(path)]
+        return argv
+
+
+def _import_checkout() -> None:
+    """Import ``blueprint`` from this checkout, the code the timed subprocesses run."""
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+
+
+def locate_guard_and_pack() -> tuple[str, Path]:
+    """cfn-guard and the Control Tower rules folder, found the way blueprint finds them."""
+    _import_checkout()
+    from blueprint.errors import BlueprintError
+    from blueprint.packs import rule_pack
+    from blueprint.tools import find_cfn_guard
+
+    try:
+        guard = find_cfn_guard()
+        rules = rule_pack(PACK).directory  # also checks the files against the pinned digest
+    except BlueprintError as err:
+        raise BenchError(str(err)) from err
+    return guard, rules
+
 
 def find_tools(cache_dir: Path) -> Tools:
     python = sys.executable
@@ -194,20 +232,14 @@ def find_tools(cache_dir: Path) -> Tools:
         cfn_lint = [str(shutil.which("cfn-lint"))]
     else:
         cfn_lint = [python, "-m", "cfnlint"]
-    guard = os.environ.get("CFN_GUARD") or shutil.which("cfn-guard")
-    if not guard:
-        installed = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") \
-            / "blueprint" / "tools" / "bin" / "cfn-guard"
-        guard = str(installed) if installed.is_file() else None
-    if not guard:
-        raise BenchError("cfn-guard not found: set $CFN_GUARD or put cfn-guard on PATH")
+    guard, control_tower_rules = locate_guard_and_pack()
     env = dict(os.environ)
     env["CFN_GUARD"] = guard  # blueprint and the bare side use the very same binary
     env["BLUEPRINT_CACHE_DIR"] = str(cache_dir)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # use .pyc files, as an installed CLI would
-    return Tools(python, cfn_lint, guard, env)
+    return Tools(python, cfn_lint, guard, control_tower_rules, env)
 
 
 def version_of(argv: Sequence[str], env: dict[str, str]) -> str:
@@ -373,11 +405,11 @@ class Bench:
     def env_with_cache(self, cache_dir: Path) -> dict[str, str]:
         return {**self.tools.env, "BLUEPRINT_CACHE_DIR": str(cache_dir)}
 
-    def cold(self, files: Sequence[Path], what: str) -> Run:
+    def cold(self, files: Sequence[Path], what: str, options: Sequence[str] = ()) -> Run:
         """blueprint validate with no usable cache: --no-cache, and an empty cache folder."""
         flag = ["--no-cache"] if self.no_cache_flag else []
         with fresh_dir(self.work) as empty:
-            result = run(self.tools.blueprint("validate", *flag, *map(str, files)),
+            result = run(self.tools.blueprint("validate", *flag, *options, *map(str, files)),
                          self.env_with_cache(empty))
         if self.no_cache_flag and result.returncode == 2 \
                 and _NO_SUCH_OPTION.search(result.stderr):
@@ -388,12 +420,16 @@ class Bench:
                 f"  CLI said: {result.stderr.strip().splitlines()[0]}")
         return expect(result, BLUEPRINT_OK, f"blueprint validate ({what})")
 
-    def bare(self, templates: Sequence[Path], what: str) -> float:
+    def bare(self, templates: Sequence[Path], what: str, *, pack: bool = False) -> float:
         lint = expect(run(self.tools.lint(templates), self.tools.env), CFN_LINT_OK,
                       f"cfn-lint ({what})")
         guard = expect(run(self.tools.guard(templates), self.tools.env), GUARD_OK,
                        f"cfn-guard ({what})")
-        return lint.seconds + guard.seconds
+        seconds = lint.seconds + guard.seconds
+        if pack:
+            seconds += expect(run(self.tools.guard_control_tower(templates), self.tools.env),
+                              GUARD_OK, f"cfn-guard, Control Tower rules ({what})").seconds
+        return seconds
 
     def single(self, example: Path, templates: Sequence[Path]) -> tuple[Scenario, Scenario]:
         cold = Scenario("cold: 1 blueprint", GOAL_COLD,
@@ -450,6 +486,26 @@ class Bench:
             scenario.a_rss_mb.append(result.max_rss_mb)
             scenario.b_seconds.append(self.bare(templates, "scale"))
         scenario.notes.append(f"exit code {reference.returncode}")
+        return scenario
+
+    def pack(self, example: Path, templates: Sequence[Path]) -> Scenario:
+        options = ["--pack", PACK]
+        scenario = Scenario(f"pack: 1 blueprint, {PACK}", GOAL_PACK,
+                            f"blueprint validate --no-cache --pack {PACK} EXAMPLE"
+                            if self.no_cache_flag else
+                            f"blueprint validate --pack {PACK} EXAMPLE (empty cache)",
+                            "cfn-lint 4 templates + cfn-guard 4 templates + cfn-guard "
+                            f"{PACK} rules 4 templates")
+        reference = self.cold([example], "pack, untimed warm-up", options)
+        self.bare(templates, "pack, untimed warm-up", pack=True)
+        for round_ in range(self.runs):
+            _progress(f"  round {round_ + 1}/{self.runs}: blueprint, bare")
+            result = self.cold([example], "pack", options)
+            scenario.a_seconds.append(result.seconds)
+            scenario.a_rss_mb.append(result.max_rss_mb)
+            scenario.b_seconds.append(self.bare(templates, "pack", pack=True))
+        scenario.notes.append(f"exit code {reference.returncode}; Control Tower rules "
+                              f"{self.tools.control_tower_rules}")
         return scenario
 
 
@@ -510,7 +566,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="timed runs per side (default 5)")
     parser.add_argument("--example", type=Path, default=DEFAULT_EXAMPLE,
-                        help="blueprint for the cold and warm scenarios")
+                        help="blueprint for the cold, warm and pack scenarios")
     parser.add_argument("--scale-count", type=int, default=20,
                         help="distinct blueprints in the scale scenario (default 20)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -569,6 +625,8 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         cold, warm = runner.single(example, templates)
         _progress(f"{args.scale_count} blueprints, {args.runs} rounds ...")
         scale = runner.scale(blueprints, scale_templates)
+        _progress(f"single blueprint with --pack {PACK}, {args.runs} rounds ...")
+        pack = runner.pack(example, templates)
 
     peak = max(scale.a_rss_mb)
     return {
@@ -586,7 +644,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         },
         "runs": args.runs,
         "no_cache_flag": no_cache_flag,
-        "scenarios": [s.as_dict() for s in (cold, warm, scale)],
+        "scenarios": [s.as_dict() for s in (cold, warm, scale, pack)],
         "memory": {"scenario": scale.name, "max_rss_mb": round(peak, 1),
                    "goal_mb": GOAL_RSS_MB, "passed": peak < GOAL_RSS_MB},
     }
