@@ -8,11 +8,12 @@ by its metadata files instead: each rule is known by its control id
 name cfn-guard reports (``as_listed``).
 
 ``is_mandatory`` is the one place that decides which rules no waiver can
-switch off: every ``BPnnn`` rule (loader, schema, waiver), every rule of the
-shipped pack, every rule an added pack (``--rules DIR``) marks
-``mandatory: true``, and a Guard rule no catalog lists (found in a
-``.ruleset``, a subfolder, or cfn-guard's catch-all). Everything else (the
-rest of an added pack, cfn-lint's rules) is advisory.
+switch off: every ``BPnnn`` rule (loader, schema, waiver) except the schema
+warnings listed in ``ADVISORY_SCHEMA_RULES``, every rule of the shipped pack,
+every rule an added pack (``--rules DIR``) marks ``mandatory: true``, and a
+Guard rule no pack lists (cfn-guard's catch-all, or a rule the scan of the
+pack's ``.guard``/``.ruleset`` files missed). Everything else (the rest of an
+added pack, cfn-lint's rules, the advisory schema warnings) is advisory.
 """
 
 from __future__ import annotations
@@ -57,7 +58,11 @@ SCHEMA_RULES = {
     "BP106": "Inconsistent settings",
     "BP107": "Instance type not on the policy allow-list",
     "BP108": "Task does not fit its instance type",
+    "BP109": "Image named by a moving tag (:latest or none)",
 }
+# Schema rules that warn about a choice a team may make on purpose (a tag meant to
+# move): waivable with a reason, unlike the schema errors AWS or the policy rejects.
+ADVISORY_SCHEMA_RULES = frozenset({"BP109"})
 
 
 @dataclass(frozen=True)
@@ -167,6 +172,8 @@ def is_mandatory(rule_id: str, source: Source | None = None, listed: bool | None
     a waiver names); ``listed`` is what the rule's pack says (``RuleMeta.mandatory``),
     None when no pack of this run lists the rule.
     """
+    if rule_id in ADVISORY_SCHEMA_RULES and source in (Source.SCHEMA, None):
+        return False
     if source in _ALWAYS_MANDATORY_SOURCES or BLUEPRINT_RULE_ID.match(rule_id):
         return True
     if listed is not None:

@@ -303,9 +303,9 @@ def edited_seed(old: str, new: str) -> str:
 
 def test_seed_instance_type_change_replaces_neither_group_nor_capacity_provider(
         tmp_path: Path) -> None:
-    diff = diff_renderings(seed_rendering(tmp_path),
-                           seed_rendering(tmp_path, edited_seed("instanceType: c5.xlarge",
-                                                                "instanceType: c5.2xlarge")))
+    edited = edited_seed("instanceTypes: [c6i.xlarge, c7i.xlarge]",
+                         "instanceTypes: [c6i.2xlarge, c7i.2xlarge]")
+    diff = diff_renderings(seed_rendering(tmp_path), seed_rendering(tmp_path, edited))
     assert diff.replacements == []
     assert change(diff, "ContainerInstances", "ClusterStack").action is Action.MODIFIED
     assert diff.find("ClusterStack", "CapacityProvider") is None
@@ -313,12 +313,13 @@ def test_seed_instance_type_change_replaces_neither_group_nor_capacity_provider(
 
 def test_seed_service_port_change_replaces_the_target_group_naming_port(tmp_path: Path) -> None:
     diff = diff_renderings(seed_rendering(tmp_path),
-                           seed_rendering(tmp_path, edited_seed("  port: 80\n  cpu",
-                                                                "  port: 8080\n  cpu")))
+                           seed_rendering(tmp_path, edited_seed("  port: 8080\n  cpu",
+                                                                "  port: 8081\n  cpu")))
     target_group = change(diff, "ServiceTargetGroup", "ServiceStack")
     assert target_group.action is Action.REPLACED and "Port" in target_group.forced_by
     assert target_group.fields == ("service.port",)
-    assert change(diff, "ServiceStack").fields == ("service.port",)
+    # the port is a literal in service.yml: the parent passes no setting that changed
+    assert change(diff, "ServiceStack").fields == ()
     # changed only because the target group is replaced: no field of its own
     assert change(diff, "PublicLoadBalancerListener", "ServiceStack").fields == ()
     assert change(diff, "Service", "ServiceStack").action is Action.MODIFIED
@@ -333,7 +334,7 @@ def write(tmp_path: Path, name: str, text: str) -> str:
     return str(path)
 
 
-PORT_EDIT = ("  port: 80\n  cpu", "  port: 8080\n  cpu")
+PORT_EDIT = ("  port: 8080\n  cpu", "  port: 8081\n  cpu")
 
 
 def test_command_json_lists_the_replacement_and_exits_0(
@@ -352,7 +353,8 @@ def test_fail_on_replace_exits_1_only_for_a_loud_replacement(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     old = write(tmp_path, "old.blueprint.yml", SEED)
     port = write(tmp_path, "port.blueprint.yml", edited_seed(*PORT_EDIT))
-    image = write(tmp_path, "image.blueprint.yml", edited_seed("nginx:latest", "nginx:1.27"))
+    image = write(tmp_path, "image.blueprint.yml",
+                  edited_seed("nginx-unprivileged:1.27-alpine", "nginx-unprivileged:1.28-alpine"))
     assert diff_command.run(old, port, fail_on_replace=True) == 1
     assert "--fail-on-replace" in capsys.readouterr().err
     assert diff_command.run(old, image, fail_on_replace=True) == 0  # task definition only
@@ -375,7 +377,7 @@ def test_markdown_and_table_name_the_forcing_property(
 def test_an_invalid_blueprint_prints_its_findings_and_exits_1(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     old = write(tmp_path, "old.blueprint.yml", SEED)
-    bad = write(tmp_path, "bad.blueprint.yml", edited_seed("  port: 80\n  cpu",
+    bad = write(tmp_path, "bad.blueprint.yml", edited_seed("  port: 8080\n  cpu",
                                                             "  port: 0\n  cpu"))
     assert diff_command.run(old, bad) == 1
     captured = capsys.readouterr()
@@ -482,13 +484,13 @@ def test_an_edit_whose_diff_names_a_replacement_deploys_locally(
     out = capsys.readouterr()
     assert code == 0, out
     # What the local endpoint and AWS agree on. (moto updates the target group in place
-    # and keeps its Port at 80; AWS creates a new one on port 8080.)
+    # and keeps its Port at 8080; AWS creates a new one on port 8081.)
     ecs = boto3.client("ecs", endpoint_url=endpoint, region_name="us-east-1")
     [cluster_arn] = ecs.list_clusters()["clusterArns"]
     [service] = ecs.describe_services(
         cluster=cluster_arn, services=ecs.list_services(cluster=cluster_arn)["serviceArns"],
     )["services"]
-    assert [lb["containerPort"] for lb in service["loadBalancers"]] == [8080]
+    assert [lb["containerPort"] for lb in service["loadBalancers"]] == [8081]
     assert service["taskDefinition"].endswith(":2")
 
 

@@ -129,7 +129,7 @@ BLUEPRINT = textwrap.dedent("""\
     blueprint: v1
     name: demo
     service:
-      image: public.ecr.aws/docker/library/nginx:latest
+      image: public.ecr.aws/docker/library/nginx:1.27
     name: demo
     """)
 

@@ -33,7 +33,7 @@ from blueprint.guard import run_guard
 from blueprint.loader import load_text
 from blueprint.model import from_data
 from blueprint.policy_data import allowed_instance_types, instance_size
-from blueprint.schema import check_blueprint, load_schema
+from blueprint.schema import check_blueprint, load_schema, mutable_image_tag
 
 SCHEMA = load_schema()
 
@@ -42,11 +42,17 @@ def _repair(data: dict[str, Any], instance_type: str) -> dict[str, Any]:
     """Make a schema-valid draw satisfy the cross-field rules enforced in code."""
     data = copy.deepcopy(data)
     data.pop("waivers", None)
+    # Drawn overrides are any mapping the schema admits for them; the effective blueprints
+    # of environments have their own property tests (tests/test_environments.py).
+    data.pop("environments", None)
     cluster = data.setdefault("cluster", {})
+    cluster.pop("instanceTypes", None)  # one or the other, not both
     cluster["instanceType"] = instance_type
     if cluster.get("maxSize", 100) < cluster.get("desiredCapacity", 0):
         cluster["maxSize"] = cluster.get("desiredCapacity", 0) or 1
     service = data["service"]
+    if any(mutable_image_tag(service["image"])):  # else a BP109 warning on a valid draw
+        service["image"] = service["image"].removesuffix(":latest") + ":1"
     scaling = service.get("autoscaling")
     if scaling is not None:
         low, high = sorted((scaling["minCount"], scaling["maxCount"]))
@@ -189,12 +195,18 @@ def _imds_optional(t: dict[str, Any]) -> None:
     data["MetadataOptions"]["HttpTokens"] = "optional"
 
 
-def _wide_allowed_values(t: dict[str, Any]) -> None:
-    t["Parameters"]["InstanceType"]["AllowedValues"].append("p3.2xlarge")
+def _launch_template_type(t: dict[str, Any]) -> None:
+    t["Resources"]["ContainerInstances"]["Properties"]["LaunchTemplateData"][
+        "InstanceType"] = "p3.2xlarge"
 
 
-def _bad_literal_type(t: dict[str, Any]) -> None:
-    t["Resources"]["ClusterStack"]["Properties"]["Parameters"]["InstanceType"] = "t2.micro"
+def _override_type(t: dict[str, Any]) -> None:
+    group = t["Resources"]["ECSAutoScalingGroup"]["Properties"]
+    mixed = group.setdefault("MixedInstancesPolicy", {"LaunchTemplate": {}})
+    if "LaunchTemplate" in group:
+        mixed["LaunchTemplate"]["LaunchTemplateSpecification"] = group.pop("LaunchTemplate")
+    mixed["LaunchTemplate"]["Overrides"] = [{"InstanceType": "t3.large"},
+                                            {"InstanceType": "t2.micro"}]
 
 
 def _public_into_private(t: dict[str, Any]) -> None:
@@ -214,8 +226,8 @@ MUTATIONS = [
     ("service.yml", _no_security_groups, "SERVICE_SECURITY_GROUPS_IN_TEMPLATE"),
     ("service.yml", _cidr_ingress, "SERVICE_INGRESS_ONLY_FROM_LOAD_BALANCER"),
     ("cluster.yml", _imds_optional, "LAUNCH_TEMPLATE_IMDSV2_REQUIRED"),
-    ("cluster.yml", _wide_allowed_values, "INSTANCE_TYPE_ALLOWED"),
-    ("parent.yml", _bad_literal_type, "INSTANCE_TYPE_ALLOWED"),
+    ("cluster.yml", _launch_template_type, "INSTANCE_TYPE_ALLOWED"),
+    ("cluster.yml", _override_type, "INSTANCE_TYPE_ALLOWED"),
     ("parent.yml", _public_into_private, "PRIVATE_SUBNET_PARAMETER_WIRING"),
 ]
 

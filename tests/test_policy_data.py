@@ -121,5 +121,5 @@ def test_an_allow_listed_type_without_a_size_cannot_be_checked(
     assert doc is not None
     with pytest.raises(BlueprintError) as caught:
         check_blueprint(doc)
-    assert "no size for c5.xlarge" in caught.value.message
+    assert "no size for c6i.xlarge" in caught.value.message
     assert caught.value.hint is not None and "memoryMiB" in caught.value.hint

@@ -55,7 +55,7 @@ def test_defaults_are_the_seed_values() -> None:
             blueprint.network.nat_gateways) == ("10.0.0.0/16", 2, "per-az")
     cluster = blueprint.cluster
     assert (cluster.instance_type, cluster.desired_capacity, cluster.max_size,
-            cluster.root_volume_gib, cluster.container_insights) == ("c5.xlarge", 0, 100, 50, True)
+            cluster.root_volume_gib, cluster.container_insights) == ("c6i.xlarge", 0, 100, 50, True)
     assert cluster.ami == "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
     service = blueprint.service
     assert (service.name, service.port, service.cpu, service.memory, service.desired_count) == (
@@ -133,8 +133,8 @@ ALTERED_DEFAULTS = [
      "loadBalancer:\n  certificateArn: arn:aws:acm:us-east-1:123456789012:certificate/a\n"
      "  port: 80\n", "port 80 is taken"),
     (("loadBalancer", "then", "port"), 80, HTTPS, "port 80 is taken"),
-    (("service", "cpu"), 8192, "", "8192 CPU units and 512 MiB does not fit on c5.xlarge"),
-    (("service", "memory"), 8000, "", "256 CPU units and 8000 MiB does not fit on c5.xlarge"),
+    (("service", "cpu"), 8192, "", "8192 CPU units and 512 MiB does not fit on c6i.xlarge"),
+    (("service", "memory"), 8000, "", "256 CPU units and 8000 MiB does not fit on c6i.xlarge"),
     (("cluster", "instanceType"), "t3.medium", "  cpu: 4096\n",
      "4096 CPU units and 512 MiB does not fit on t3.medium"),
 ]
@@ -228,15 +228,15 @@ GRINNING = "\U0001f600"  # 4 bytes in UTF-8
 # (case id, blueprint, expected (rule, field, message fragment); empty = valid)
 AWS_LIMITS: list[tuple[str, str, list[tuple[str, str, str]]]] = [
     # a task fits its instance type: vCPU * 1024 units, floor(0.92 * MiB) of memory
-    ("task-exactly-fits-c5.xlarge", blueprint(service="  cpu: 4096\n  memory: 7536\n"), []),
+    ("task-exactly-fits-c6i.xlarge", blueprint(service="  cpu: 4096\n  memory: 7536\n"), []),
     ("task-one-cpu-unit-too-many", blueprint(service="  cpu: 4097\n  memory: 7536\n"),
      [("BP108", "service.cpu", "a task of 4097 CPU units and 7536 MiB does not fit on "
-                               "c5.xlarge (4096 units, about 7536 MiB usable)")]),
+                               "c6i.xlarge (4096 units, about 7536 MiB usable)")]),
     ("task-one-MiB-too-many", blueprint(service="  memory: 7537\n"),
-     [("BP108", "service.memory", "7537 MiB does not fit on c5.xlarge")]),
+     [("BP108", "service.memory", "7537 MiB does not fit on c6i.xlarge")]),
     ("task-of-the-review-probe", blueprint(service="  cpu: 16384\n  memory: 122880\n"),
      [("BP108", "service.cpu", "a task of 16384 CPU units and 122880 MiB does not fit on "
-                               "c5.xlarge (4096 units, about 7536 MiB usable)")]),
+                               "c6i.xlarge (4096 units, about 7536 MiB usable)")]),
     ("task-fits-its-smaller-type", blueprint(cluster="  instanceType: t3.medium\n",
                                               service="  cpu: 2048\n  memory: 3768\n"), []),
     ("task-too-big-for-t3.medium", blueprint(cluster="  instanceType: t3.medium\n",
@@ -304,7 +304,7 @@ def test_each_new_finding_carries_a_hint_saying_how_to_fix_it() -> None:
     hints = {f.rule_id + ":" + str(f.blueprint_path): f.hint for f in check_blueprint(doc)}
     assert "rename it" in str(hints["BP104:name"])
     assert "shorten it" in str(hints["BP105:description"])
-    assert "c5.2xlarge" in str(hints["BP108:service.memory"])
+    assert "c6i.2xlarge" in str(hints["BP108:service.memory"])
     assert "at most 30 CIDRs" in str(hints["BP105:loadBalancer.ingressCidrs"])
     assert "quota" in str(hints["BP105:loadBalancer.ingressCidrs"])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -156,14 +157,13 @@ def test_advisory_pack_rules_and_cfn_lint_rules_are_not_mandatory() -> None:
     assert catalog.is_mandatory("UNLISTED", Source.GUARD)
 
 
-def test_the_report_marks_loader_schema_and_waiver_rules_mandatory() -> None:
+def test_the_report_marks_own_rules_mandatory_but_the_advisory_schema_warning() -> None:
     from blueprint.guard import default_rule_packs
 
     infos = catalog.rules_for_report(default_rule_packs())
     own = [info for info in infos if info.source is not Source.GUARD]
     assert {info.source for info in own} == {Source.LOADER, Source.SCHEMA, Source.WAIVER}
-    assert all(info.mandatory for info in infos), \
-        [info.rule_id for info in infos if not info.mandatory]
+    assert [info.rule_id for info in infos if not info.mandatory] == ["BP109"]
 
 
 def test_unknown_rule_is_an_error_with_a_suggestion() -> None:
@@ -275,3 +275,32 @@ def test_pure_and_sorted() -> None:
 def test_waiver_rule_ids_are_documented() -> None:
     assert set(WAIVER_RULES) == {"BP201", "BP202", "BP203", "BP204", "BP205"}
     assert not set(WAIVER_RULES) & (set(catalog.SCHEMA_RULES) | set(catalog.LOADER_RULES))
+
+
+def test_the_mutable_image_tag_warning_is_waivable_and_the_allow_list_error_is_not() -> None:
+    """BP109 is a schema rule meant to be waived (a tag that moves on purpose); BP107 is not."""
+    found = [finding("BP109", source=Source.SCHEMA), finding("BP107", source=Source.SCHEMA,
+                                                            severity=Severity.ERROR, line=14)]
+    result = apply_waivers(
+        found, [waiver(rule="BP109"), waiver(rule="BP107")], blueprint_file=FILE,
+        waiver_location=waiver_location, is_mandatory=catalog.mandatory_rules_of({}, found),
+        known_rules=frozenset(catalog.SCHEMA_RULES), today=TODAY)
+    [refused] = waiver_findings(result)
+    assert refused.rule_id == MANDATORY_WAIVER and refused.location == waiver_location(1, "rule")
+    assert {f.rule_id for f in result if f.waived_by} == {"BP109"}
+    assert catalog.is_mandatory("BP107", Source.SCHEMA)
+    assert "BP109" in catalog.SCHEMA_RULES
+
+
+def test_a_waived_latest_tag_leaves_a_clean_blueprint(tmp_path: Path) -> None:
+    from blueprint.api import ValidateOptions, check_blueprint
+
+    path = tmp_path / "latest.blueprint.yml"
+    path.write_text("blueprint: v1\nname: hello-api\nservice:\n"
+                    "  image: public.ecr.aws/nginx/nginx-unprivileged:latest\n  port: 8080\n"
+                    "waivers:\n  - rule: BP109\n"
+                    "    reason: the sandbox follows the upstream image on every redeploy\n"
+                    "    expires: 2099-12-31\n")
+    report = check_blueprint(str(path), ValidateOptions(lint=False, use_cache=False)).report
+    assert [(f.rule_id, bool(f.waived_by)) for f in report.findings] == [("BP109", True)]
+    assert report.exit_code(fail_on=Severity.WARNING) == 0

@@ -57,10 +57,11 @@ def build(bp: Blueprint, stacks: Sequence[NestedStack]) -> tuple[Template, Prove
 
 
 def stack_tags(bp: Blueprint) -> list[dict[str, str]]:
-    """The blueprint's tags plus the environment's name, as CloudFormation tags."""
-    tags = dict(bp.tags)
-    tags["blueprint:environment"] = bp.name
-    return [{"Key": key, "Value": value} for key, value in sorted(tags.items())]
+    """The blueprint's tags (an environment's include ``environment: NAME``), as
+    CloudFormation tags. Nothing is added: AWS tags every resource with its stack's
+    name and id already, and a tag naming the blueprint would contradict the
+    environment's stack name (orders next to orders-prod)."""
+    return [{"Key": key, "Value": value} for key, value in sorted(bp.tags)]
 
 
 def _nested_stack(bp: Blueprint, stack: NestedStack, stacks: Sequence[NestedStack]) -> Part:
@@ -72,7 +73,8 @@ def _nested_stack(bp: Blueprint, stack: NestedStack, stacks: Sequence[NestedStac
         properties["Parameters"] = parameters
     # AWS copies a parent's stack tags to nested stacks; saying so here keeps
     # them on every stack however the parent is deployed.
-    properties["Tags"] = stack_tags(bp)
+    if bp.tags:
+        properties["Tags"] = stack_tags(bp)
     resource = {"Type": "AWS::CloudFormation::Stack", "Properties": properties}
     details = tuple((f"/Properties/Parameters/{p.name}", p.field) for p in settings
                     if p.field is not None)

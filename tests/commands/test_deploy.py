@@ -90,7 +90,7 @@ def test_full_cycle(tmp_path: Path, endpoint: str, capsys: pytest.CaptureFixture
     code, out = cli(capsys, "deploy", path, "--endpoint-url", endpoint, "--yes")
     assert code == 0, out
     assert "No changes" in out
-    cfn = client(endpoint, "cloudformation")
+    cfn, ecs = client(endpoint, "cloudformation"), client(endpoint, "ecs")
     assert pending_change_sets(endpoint) == []
 
     scaled = blueprint_file(tmp_path, SEED.replace("desiredCount: 2", "desiredCount: 3"))
@@ -113,10 +113,14 @@ def test_full_cycle(tmp_path: Path, endpoint: str, capsys: pytest.CaptureFixture
     assert code == 0, out
     assert "UPDATE_COMPLETE" in out and "ServiceStack" in out
 
+    log_group = ecs.describe_task_definition(taskDefinition=ecs_service(endpoint)[
+        "taskDefinition"])["taskDefinition"]["containerDefinitions"][0]["logConfiguration"][
+        "options"]["awslogs-group"]
     started = time.perf_counter()
     code, out = cli(capsys, "delete", scaled, "--endpoint-url", endpoint, "--yes")
     timings["delete"] = time.perf_counter() - started
     assert code == 0, out
+    assert f"kept: log group {log_group} (DeletionPolicy Retain)" in out
     remaining = [s for s in cfn.list_stacks()["StackSummaries"]
                  if s["StackStatus"] != "DELETE_COMPLETE"]
     assert remaining == []

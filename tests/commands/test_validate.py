@@ -54,9 +54,10 @@ def test_json_templates_are_recognised_by_content(
 
 
 ADVISORY_RULE = """
-let log_groups = Resources.*[ Type == 'AWS::Logs::LogGroup' ]
-rule LOG_RETENTION_SET when %log_groups !empty {
-    %log_groups.Properties.RetentionInDays exists <<Set RetentionInDays on every log group>>
+let task_definitions = Resources.*[ Type == 'AWS::ECS::TaskDefinition' ]
+rule CONTAINER_HEALTH_CHECK_SET when %task_definitions !empty {
+    %task_definitions.Properties.ContainerDefinitions[*].HealthCheck exists
+        <<Give every container a health check>>
 }
 """
 
@@ -66,15 +67,16 @@ def test_advisory_pack_finding_names_the_blueprint_line_and_the_rendered_templat
 ) -> None:
     pack = tmp_path / "org-rules"
     pack.mkdir()
-    (pack / "logs.guard").write_text(ADVISORY_RULE)
+    (pack / "health.guard").write_text(ADVISORY_RULE)
     blueprint = str(REPO / "examples" / "seed.blueprint.yml")
     code, out, _ = run(capsys, "--no-lint", "--rules", str(pack), blueprint)
     assert code == 0, out  # an added pack is advisory: a warning, not a failure
     lines = out.splitlines()
-    index = next(i for i, line in enumerate(lines) if "LOG_RETENTION_SET" in line)
+    index = next(i for i, line in enumerate(lines) if "CONTAINER_HEALTH_CHECK_SET" in line)
     service_line = (REPO / "examples" / "seed.blueprint.yml").read_text().splitlines().index(
         "service:") + 1
-    assert lines[index].startswith(f"{blueprint}:{service_line}:1: warning LOG_RETENTION_SET")
+    assert lines[index].startswith(
+        f"{blueprint}:{service_line}:1: warning CONTAINER_HEALTH_CHECK_SET")
     assert lines[index + 1].startswith("  rendered: service.yml:")
     assert "from service" in lines[index + 1]
 
@@ -83,13 +85,13 @@ def test_advisory_pack_finding_names_the_blueprint_line_and_the_rendered_templat
 
     waived = tmp_path / "waived.blueprint.yml"
     waived.write_text(Path(blueprint).read_text() + (
-        "\nwaivers:\n  - rule: LOG_RETENTION_SET\n"
-        "    reason: logs are shipped to the central store within a day\n"
+        "\nwaivers:\n  - rule: CONTAINER_HEALTH_CHECK_SET\n"
+        "    reason: the load balancer health check covers the container\n"
         "    expires: 2099-12-31\n"))
     code, out, _ = run(capsys, "--no-lint", "--fail-on", "warning", "--rules", str(pack),
                        str(waived))
     assert code == 0, out
-    assert "waived:" in out and "LOG_RETENTION_SET" in out
+    assert "waived:" in out and "CONTAINER_HEALTH_CHECK_SET" in out
 
 
 def test_json_format_is_machine_readable(capsys: pytest.CaptureFixture[str]) -> None:
@@ -148,23 +150,26 @@ def test_templates_with_a_transform_fail_closed(
     assert [line.split(": error")[0] for line in lines] == [f"{path}:6:5"]
 
 
-def test_a_rule_the_catalog_does_not_list_cannot_be_waived(
+def test_a_lower_case_rule_in_a_nested_ruleset_is_listed_and_advisory(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A rule cfn-guard reports but the catalog does not know (here: lower-case, so not a
-    catalogued rule name) could be mandatory: it is never waivable."""
+    """cfn-guard reports rules of any case from .ruleset files in subfolders too; the catalog
+    lists them as rules of the added pack (advisory, so waivable). A rule no pack lists at
+    all stays unwaivable: tests/test_waivers.py (is_mandatory("UNLISTED", Source.GUARD))."""
     pack = tmp_path / "org-rules" / "nested"
     pack.mkdir(parents=True)
-    (pack / "logs.ruleset").write_text(ADVISORY_RULE.replace("LOG_RETENTION_SET",
-                                                             "log_retention_set"))
+    (pack / "health.ruleset").write_text(ADVISORY_RULE.replace("CONTAINER_HEALTH_CHECK_SET",
+                                                               "container_health_check_set"))
     waived = tmp_path / "waived.blueprint.yml"
     waived.write_text((REPO / "examples" / "seed.blueprint.yml").read_text() + (
-        "\nwaivers:\n  - rule: log_retention_set\n"
-        "    reason: logs are shipped to the central store within a day\n"
+        "\nwaivers:\n  - rule: container_health_check_set\n"
+        "    reason: the load balancer health check covers the container\n"
         "    expires: 2099-12-31\n"))
-    code, out, _ = run(capsys, "--no-lint", "--rules", str(tmp_path / "org-rules"), str(waived))
-    assert code == 1, out
-    assert " BP201 " in out and "log_retention_set" in out
+    code, out, _ = run(capsys, "--no-lint", "--fail-on", "warning",
+                       "--rules", str(tmp_path / "org-rules"), str(waived))
+    assert code == 0, out
+    assert " BP201 " not in out
+    assert "warning container_health_check_set" in out and "[waived:" in out
 
 
 def test_same_file_named_twice_is_checked_once(
