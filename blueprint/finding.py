@@ -53,6 +53,13 @@ class Finding:
     # The blueprint field that produced the finding, e.g. ``cluster.instanceType``.
     blueprint_path: str | None = None
     waived_by: str | None = field(default=None, compare=False)
+    # What the finding is about in the (rendered) template: the logical id of the
+    # resource, and the property path inside it, written as in the CloudFormation
+    # docs (``Properties.SecurityGroupIngress[0].CidrIp``). Outside Resources there
+    # is no resource and the path starts at the template's root
+    # (``Outputs.Url.Value``). Both None when no template node is known.
+    resource: str | None = None
+    property_path: str | None = None
 
     @property
     def file(self) -> str:
@@ -66,6 +73,13 @@ class Finding:
     def column(self) -> int:
         return self.location.column
 
+    @property
+    def subject(self) -> str | None:
+        """``Resource.Property.Path`` (or the path alone outside Resources), when known."""
+        if self.resource is None:
+            return self.property_path
+        return f"{self.resource}.{self.property_path}" if self.property_path else self.resource
+
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.file, self.line, self.column, self.rule_id, self.message)
 
@@ -76,11 +90,17 @@ class Finding:
             "message": self.message, "hint": self.hint,
             "rendered_location": _location_dict(self.rendered_location),
             "blueprint_path": self.blueprint_path, "waived_by": self.waived_by,
+            "resource": self.resource, "property_path": self.property_path,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
-        """The inverse of ``to_dict``; raises KeyError/ValueError/TypeError on bad data."""
+        """The inverse of ``to_dict``; raises KeyError/ValueError/TypeError on bad data.
+
+        An entry without ``resource`` and ``property_path`` was written before
+        findings named their subject, and located them by older rules: it raises
+        KeyError too, so the result cache treats it as a miss and checks again.
+        """
         location = _location_from(data["location"])
         if location is None:
             raise ValueError("a finding needs a location")
@@ -88,7 +108,9 @@ class Finding:
                    location, str(data["message"]), _optional_str(data.get("hint")),
                    _location_from(data.get("rendered_location")),
                    _optional_str(data.get("blueprint_path")),
-                   _optional_str(data.get("waived_by")))
+                   _optional_str(data.get("waived_by")),
+                   _optional_str(data["resource"]),
+                   _optional_str(data["property_path"]))
 
 
 def _location_dict(location: Location | None) -> list[Any] | None:

@@ -36,6 +36,9 @@ class GuardViolation:
     message: str
     line: int
     column: int
+    # What the template lacks under ``pointer`` (``MetadataOptions.HttpTokens``),
+    # "" when the node at ``pointer`` is itself the wrong value.
+    missing: str = ""
 
 
 @dataclass(frozen=True)
@@ -48,11 +51,17 @@ def default_rule_packs() -> tuple[RulePack, ...]:
     return (RulePack(rules_dir(), mandatory=True),)
 
 
-def guard_argv(guard: str, packs: Sequence[RulePack], data_files: Sequence[str]) -> list[str]:
+def guard_argv(guard: str, packs: Sequence[RulePack], data_files: Sequence[str], *,
+               policy_data: Path | None = None) -> list[str]:
+    """The one cfn-guard command line (the rule tests run it too): JSON out, no colour.
+
+    ``policy_data`` is the folder of ``--input-params`` files, by default the shipped
+    allow-list's; a template cannot redefine its keys (cfn-guard refuses the merge).
+    """
     argv = [guard, "validate"]
     for pack in packs:
         argv += ["-r", str(pack.directory)]
-    data = policy_data_dir()
+    data = policy_data_dir() if policy_data is None else policy_data
     if data.is_dir():
         argv += ["-i", str(data)]
     for path in data_files:
@@ -94,7 +103,7 @@ def run_guard(data_files: Sequence[str], packs: Sequence[RulePack] | None = None
         reports = json.loads(result.stdout)
     except json.JSONDecodeError as err:
         raise ToolError(f"cfn-guard printed output that is not JSON ({err.msg})") from err
-    violations = collapse_list_items(list(parse_report(reports, data_files)))
+    violations = list(parse_report(reports, data_files))
     if result.returncode == GUARD_FAIL and not violations:
         raise ToolError("cfn-guard reported a failure but named no failing rule")
     if result.returncode == GUARD_PASS and violations:
@@ -132,18 +141,17 @@ def parse_report(reports: Any, data_files: Sequence[str]) -> Iterator[GuardViola
 
 
 def _rule_violations(file: str, rule: dict[str, Any]) -> Iterator[GuardViolation]:
-    """One violation per distinct (path, message) of a failing rule.
+    """One violation per offending node of a failing rule: (rule, node, missing key).
 
     Guard reports every clause it evaluated inside a failing rule, including
     filter comparisons and the first branches of an ``or``; the clauses that
     matter are the ones carrying a custom message. Without any, the first
-    clause's own error message is reported, so a failure is never lost.
+    clause's own error message is reported, so a failure is never lost. Two
+    clauses failing on the same node are one problem: the first is reported.
     """
     rule_name = str(rule.get("name", "GUARD"))
     clauses = list(_clauses(rule.get("checks") or []))
-    explained = [c for c in clauses if ((c.get("messages") or {}).get("custom_message") or "")
-                 .strip()]
-    chosen = explained or clauses[:1]
+    chosen = [c for c in clauses if c.message] or clauses[:1]
     if not chosen:
         messages = rule.get("messages") or {}
         text = messages.get("custom_message") or messages.get("error_message") or \
@@ -152,58 +160,79 @@ def _rule_violations(file: str, rule: dict[str, Any]) -> Iterator[GuardViolation
         return
     seen: set[tuple[str, str]] = set()
     for clause in chosen:
-        messages = clause.get("messages") or {}
-        custom = (messages.get("custom_message") or "").strip()
-        error = (messages.get("error_message") or "").strip()
-        pointer = _first_path(clause.get("check") or clause.get("unresolved") or {})
-        message = custom or error or f"rule {rule_name} is not satisfied"
-        if (pointer, message) in seen:
+        pointer, missing = _target(clause.check)
+        if (pointer, missing) in seen:
             continue
-        seen.add((pointer, message))
+        seen.add((pointer, missing))
+        message = clause.message or clause.error or f"rule {rule_name} is not satisfied"
         line = column = 0
-        found = _LINE_COL.search(error)
-        if found:
-            line, column = int(found.group(1)), int(found.group(2))
-        yield GuardViolation(file, rule_name, pointer, message, line, column)
+        found = _LINE_COL.search(clause.error)
+        if found:  # cfn-guard counts lines and columns from 0
+            line, column = int(found.group(1)) + 1, int(found.group(2)) + 1
+        yield GuardViolation(file, rule_name, pointer, message, line, column, missing)
 
 
-def _clauses(checks: Any) -> Iterator[dict[str, Any]]:
-    """Every leaf clause (unary, binary or block) under a rule's checks, at any depth."""
+@dataclass(frozen=True)
+class _Clause:
+    """A failing clause as reported: where it failed, and the words that apply to it."""
+
+    check: dict[str, Any]  # the clause's ``check`` (or ``unresolved``) object
+    message: str  # the custom message that applies ("" when none does)
+    error: str  # cfn-guard's own error text for the clause
+
+
+def _custom(node: dict[str, Any]) -> str:
+    return str((node.get("messages") or {}).get("custom_message") or "").strip()
+
+
+def _clauses(checks: Any, caller_message: str = "") -> Iterator[_Clause]:
+    """Every failing clause under a rule's checks, at any depth.
+
+    A helper called with a message (``helper(x) <<words>>``) carries the words
+    on its rule node: they apply to every clause inside it, in place of the
+    helper's own. An ``a or b <<words>>`` is one clause: located at its first
+    alternative, its words are those written on any alternative.
+    """
     if isinstance(checks, list):
         for item in checks:
-            yield from _clauses(item)
-    elif isinstance(checks, dict):
-        for key, value in checks.items():
-            if key in ("Unary", "Binary", "Block") and isinstance(value, dict):
-                yield value
-            elif key not in ("messages", "check", "context", "metadata", "unresolved"):
-                yield from _clauses(value)
+            yield from _clauses(item, caller_message)
+        return
+    if not isinstance(checks, dict):
+        return
+    for key, value in checks.items():
+        if not isinstance(value, dict):
+            if isinstance(value, list) and key not in _NOT_CLAUSES:
+                yield from _clauses(value, caller_message)
+            continue
+        if key in ("Unary", "Binary", "Block"):
+            error = str((value.get("messages") or {}).get("error_message") or "").strip()
+            yield _Clause(value.get("check") or value.get("unresolved") or {},
+                          caller_message or _custom(value), error)
+        elif key == "Disjunctions":
+            members = list(_clauses(value.get("checks") or [], caller_message))
+            if members:
+                words = [m.message for m in members if m.message]
+                yield replace(members[0], message=words[-1] if words else "")
+        elif key == "Rule":
+            yield from _clauses(value.get("checks") or [], caller_message or _custom(value))
+        elif key not in _NOT_CLAUSES:
+            yield from _clauses(value, caller_message)
 
 
-def collapse_list_items(violations: list[GuardViolation]) -> list[GuardViolation]:
-    """One violation for many items of one list failing the same way.
+_NOT_CLAUSES = ("messages", "check", "context", "metadata", "unresolved")
 
-    The seed's cluster.yml offers ~600 instance types; one finding at the
-    first bad item, with a count, is more useful than 600 identical lines.
+
+def _target(check: dict[str, Any]) -> tuple[str, str]:
+    """(JSON pointer of the offending node, dotted path of what is missing under it).
+
+    The node is the template value the clause failed on: ``from`` first, then
+    any path found. A pointer into an intrinsic function stops at the function
+    (``/…/Subnets`` for a failing ``/…/Subnets/Fn::Split/1``), except that an
+    ``Fn::If`` branch stays (each branch is a value of its own). A property
+    missing from a plain mapping is named by what is left of the clause's
+    query (``MetadataOptions.HttpTokens``); a missing ``Ref`` inside a literal
+    or an intrinsic is not a property, and then nothing is missing.
     """
-    groups: dict[tuple[str, str, str, str], list[GuardViolation]] = {}
-    for violation in violations:
-        head, _, last = violation.pointer.rpartition("/")
-        list_key = head if last.isdigit() else violation.pointer
-        groups.setdefault((violation.data_file, violation.rule, violation.message, list_key),
-                          []).append(violation)
-    result = []
-    for group in groups.values():
-        first = group[0]
-        count = len({violation.pointer for violation in group})
-        if count > 1:
-            first = replace(first, message=f"{first.message} ({count} items of this list)")
-        result.append(first)
-    return result
-
-
-def _first_path(check: dict[str, Any]) -> str:
-    """The template path a clause failed at: ``from`` first, then any path found."""
     stack: list[Any] = [check]
     while stack:
         node = stack.pop(0)
@@ -212,14 +241,47 @@ def _first_path(check: dict[str, Any]) -> str:
                 inner = node.get(key)
                 if isinstance(inner, dict) and isinstance(inner.get("path"), str) \
                         and inner["path"]:
-                    return str(inner["path"])
+                    missing = node.get("remaining_query") if key == "traversed_to" else None
+                    return _offending(str(inner["path"]), inner.get("value"), missing)
             path = node.get("path")
             if isinstance(path, str) and path:
-                return path
+                return _offending(path, node.get("value"), None)
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
-    return ""
+    return "", ""
+
+
+_INTRINSIC = re.compile(r"^(Ref|Condition|Fn::[A-Za-z]+)$")
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def is_intrinsic(value: Any) -> bool:
+    """A one-key mapping that is a CloudFormation intrinsic function (``{"Ref": X}``)."""
+    return isinstance(value, dict) and len(value) == 1 and \
+        bool(_INTRINSIC.match(next(iter(value))))
+
+
+def _offending(pointer: str, value: Any, remaining: Any) -> tuple[str, str]:
+    parts = pointer.split("/")
+    index = 1
+    while index < len(parts):
+        part = parts[index]
+        if _INTRINSIC.match(part) and part != "Condition":
+            if part == "Fn::If" and parts[index + 1:index + 2] in (["1"], ["2"]):
+                index += 2
+                continue
+            return "/".join(parts[:index]), ""
+        index += 1
+    if not isinstance(remaining, str) or not isinstance(value, dict) or is_intrinsic(value):
+        return pointer, ""
+    missing: list[str] = []
+    for raw in remaining.split("."):
+        key = raw.strip().strip("'\"")
+        if not _PLAIN_KEY.match(key) or _INTRINSIC.match(key):
+            break
+        missing.append(key)
+    return pointer, ".".join(missing)
 
 
 def to_finding(violation: GuardViolation, location: Location, *,

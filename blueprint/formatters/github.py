@@ -41,6 +41,8 @@ def annotation(finding: Finding) -> str:
     if finding.rendered_location is not None:
         field = f" from {finding.blueprint_path}" if finding.blueprint_path else ""
         lines.append(f"rendered: {finding.rendered_location}{field}")
+    if finding.subject:
+        lines.append(f"resource: {finding.subject}")
     if finding.hint:
         lines.append(f"hint: {finding.hint}")
     if waived:

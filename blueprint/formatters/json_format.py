@@ -27,6 +27,8 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "column": finding.column,
         "message": finding.message,
         "hint": finding.hint,
+        "resource": finding.resource,
+        "propertyPath": finding.property_path,
         "blueprintPath": finding.blueprint_path,
         "rendered": _location(finding.rendered_location),
         "waivedBy": finding.waived_by,

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from blueprint.finding import Finding, Report, RuleInfo, Severity, Source
-from blueprint.formatters.text import finding_line
+from blueprint.formatters.text import finding_line, subject_line
 
 _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _BLUEPRINT_NAME = re.compile(r"(\.blueprint\.ya?ml$)|(^|/)blueprints/.*\.ya?ml$")
@@ -80,6 +80,9 @@ def _lines(findings: Iterable[Finding]) -> str:
         if finding.rendered_location is not None:
             field = f" from {finding.blueprint_path}" if finding.blueprint_path else ""
             lines.append(f"  rendered: {finding.rendered_location}{field}")
+        subject = subject_line(finding)
+        if subject:
+            lines.append(subject)
         if finding.hint:
             lines.append(f"  hint: {finding.hint}")
     return "\n".join(lines) + "\n"

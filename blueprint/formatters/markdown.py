@@ -42,6 +42,8 @@ def _message(finding: Finding) -> str:
         rendered = code(str(finding.rendered_location))
         field = f" from {code(finding.blueprint_path)}" if finding.blueprint_path else ""
         text += f"<br>rendered: {rendered}{field}"
+    if finding.subject:
+        text += f"<br>resource: {code(finding.subject)}"
     if finding.hint:
         text += f"<br>hint: {cell(finding.hint)}"
     return text

@@ -10,6 +10,12 @@ Rules and results say in ``properties.mandatory`` whether a waiver could
 switch the rule off, as ``catalog.is_mandatory`` decides: loader, schema and
 waiver rules, shipped and unlisted Guard policies never can.
 
+A finding on a template entry names it twice: as the location's logical
+location (``Resource.Property.Path``) and as ``properties.resource`` and
+``properties.propertyPath``. ``partialFingerprints["blueprintFinding/v1"]``
+hashes rule, file and that subject (never a line), so code scanning tracks a
+finding across commits that move it.
+
 The document validates against the OASIS schema (errata 01), vendored in
 ``tests/data/sarif-schema-2.1.0.json``. Output is deterministic: no
 timestamps, results in ``Finding.sort_key`` order, rules sorted by id.
@@ -17,6 +23,7 @@ timestamps, results in ``Finding.sort_key`` order, rules sorted by id.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import PureWindowsPath
@@ -110,13 +117,45 @@ def _message(finding: Finding) -> str:
     return finding.message
 
 
+FINGERPRINT_KEY = "blueprintFinding/v1"
+_LINE_MENTION = re.compile(r"\bline \d+")
+
+
+def fingerprint(finding: Finding) -> str:
+    """What stays the same while a finding is not fixed, lines moving or not.
+
+    Rule, file and the finding's subject (resource and property path, and the
+    rendered template it is in); without a subject, the blueprint field, and
+    without one either, the message with any "line N" in it blanked. Never a
+    line number.
+    """
+    rendered = finding.rendered_location.file if finding.rendered_location else ""
+    if finding.resource is not None or finding.property_path is not None:
+        subject = [rendered, finding.resource or "", finding.property_path or ""]
+    elif finding.blueprint_path is not None:
+        subject = [rendered, "", finding.blueprint_path]
+    else:
+        subject = [rendered, "", "", _LINE_MENTION.sub("line #", finding.message)]
+    text = "\x00".join([finding.rule_id, finding.file, *subject])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _location(finding: Finding) -> dict[str, Any]:
+    location: dict[str, Any] = {"physicalLocation": _physical(finding.location)}
+    if finding.subject:
+        location["logicalLocations"] = [{"name": finding.resource or finding.subject,
+                                         "fullyQualifiedName": finding.subject}]
+    return location
+
+
 def _result(finding: Finding, rule_index: int, mandatory: bool) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index,
         "level": LEVELS[finding.severity],
         "message": {"text": _message(finding)},
-        "locations": [{"physicalLocation": _physical(finding.location)}],
+        "locations": [_location(finding)],
+        "partialFingerprints": {FINGERPRINT_KEY: fingerprint(finding)},
     }
     if finding.rendered_location is not None:
         rendered = finding.rendered_location
@@ -133,6 +172,10 @@ def _result(finding: Finding, rule_index: int, mandatory: bool) -> dict[str, Any
     result["properties"] = {"source": finding.source.value, "mandatory": mandatory}
     if finding.blueprint_path:
         result["properties"]["blueprintPath"] = finding.blueprint_path
+    if finding.resource is not None:
+        result["properties"]["resource"] = finding.resource
+    if finding.property_path is not None:
+        result["properties"]["propertyPath"] = finding.property_path
     return result
 
 
@@ -170,4 +213,5 @@ def render(report: Report) -> str:
     return json.dumps(sarif_document(report), indent=2, ensure_ascii=False) + "\n"
 
 
-__all__ = ["SARIF_SCHEMA_URI", "SARIF_VERSION", "artifact_uri", "render", "sarif_document"]
+__all__ = ["FINGERPRINT_KEY", "SARIF_SCHEMA_URI", "SARIF_VERSION", "artifact_uri", "fingerprint",
+           "render", "sarif_document"]

@@ -9,6 +9,11 @@ def finding_line(finding: Finding) -> str:
     return f"{finding.location}: {finding.severity.value} {finding.rule_id} {finding.message}"
 
 
+def subject_line(finding: Finding) -> str | None:
+    """``  resource: Sg.Properties.SecurityGroupIngress[0].CidrIp``, for a finding on one."""
+    return f"  resource: {finding.subject}" if finding.subject else None
+
+
 def render(report: Report) -> str:
     lines: list[str] = []
     for finding in report.active:
@@ -16,6 +21,9 @@ def render(report: Report) -> str:
         if finding.rendered_location is not None:
             field = f" from {finding.blueprint_path}" if finding.blueprint_path else ""
             lines.append(f"  rendered: {finding.rendered_location}{field}")
+        subject = subject_line(finding)
+        if subject:
+            lines.append(subject)
         if finding.hint:
             lines.append(f"  hint: {finding.hint}")
     if report.waived:

@@ -238,3 +238,74 @@ def test_a_real_run_marks_every_loader_rule_mandatory(tmp_path: Path) -> None:
     loader_rules = [r for r in document["runs"][0]["tool"]["driver"]["rules"]
                     if r["properties"]["tags"] == ["loader"]]
     assert loader_rules and all(r["properties"]["mandatory"] for r in loader_rules)
+
+
+def on_template(line: int, path: str = "Properties.SecurityGroupIngress[0].CidrIp",
+                message: str = "public ingress") -> Finding:
+    return Finding(Source.GUARD, "PUBLIC_INGRESS_ONLY_ON_LOAD_BALANCER", Severity.ERROR,
+                   Location(LEGACY, line, 19), message, resource="HostSecurityGroup",
+                   property_path=path)
+
+
+def fingerprint_of(finding: Finding) -> str:
+    document = validated(Report(files=(LEGACY,), findings=(finding,)))
+    [result] = document["runs"][0]["results"]
+    value: str = result["partialFingerprints"][sarif.FINGERPRINT_KEY]
+    return value
+
+
+def test_every_result_has_a_partial_fingerprint() -> None:
+    document = validated(sample_report())
+    for result in document["runs"][0]["results"]:
+        assert len(result["partialFingerprints"][sarif.FINGERPRINT_KEY]) == 64
+
+
+def test_a_finding_keeps_its_fingerprint_when_lines_move() -> None:
+    assert fingerprint_of(on_template(37)) == fingerprint_of(on_template(52))
+    assert fingerprint_of(on_template(37)) == fingerprint_of(
+        on_template(37, message="public ingress (rendered x.yml)"))
+
+
+def test_different_problems_have_different_fingerprints() -> None:
+    assert fingerprint_of(on_template(37)) != fingerprint_of(
+        on_template(37, path="Properties.SecurityGroupIngress[1].CidrIp"))
+    other_rule = Finding(Source.GUARD, "SERVICE_INGRESS_ONLY_FROM_LOAD_BALANCER", Severity.ERROR,
+                         Location(LEGACY, 37, 19), "public ingress",
+                         resource="HostSecurityGroup",
+                         property_path="Properties.SecurityGroupIngress[0].CidrIp")
+    assert fingerprint_of(on_template(37)) != fingerprint_of(other_rule)
+
+
+def test_a_result_names_its_resource_and_property_path() -> None:
+    document = validated(Report(files=(LEGACY,), findings=(on_template(37),)))
+    [result] = document["runs"][0]["results"]
+    assert result["properties"]["resource"] == "HostSecurityGroup"
+    assert result["properties"]["propertyPath"] == "Properties.SecurityGroupIngress[0].CidrIp"
+    assert result["locations"][0]["logicalLocations"] == [{
+        "name": "HostSecurityGroup",
+        "fullyQualifiedName": "HostSecurityGroup.Properties.SecurityGroupIngress[0].CidrIp"}]
+
+
+def test_a_real_run_names_resources_and_fingerprints_stably(tmp_path: Path) -> None:
+    template = ("Resources:\n  Lt:\n    Type: AWS::EC2::LaunchTemplate\n    Properties:\n"
+                "      LaunchTemplateData:\n        InstanceType: c5.xlarge\n")
+    path = tmp_path / "lt.yml"
+    fingerprints = []
+    for padding in ("", "\n\n\n"):
+        path.write_text("AWSTemplateFormatVersion: '2010-09-09'\n" + padding + template)
+        document = validated(validate([str(path)], ValidateOptions(lint=False,
+                                                                    use_cache=False)))
+        [result] = [r for r in document["runs"][0]["results"]
+                    if r["ruleId"] == "LAUNCH_TEMPLATE_IMDSV2_REQUIRED"]
+        assert result["properties"]["resource"] == "Lt"
+        assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == \
+            5 + len(padding)  # the Properties: key: MetadataOptions is missing
+        fingerprints.append(result["partialFingerprints"][sarif.FINGERPRINT_KEY])
+    assert fingerprints[0] == fingerprints[1]
+
+
+def test_a_finding_on_no_node_keeps_its_fingerprint_when_lines_move() -> None:
+    def duplicate(line: int) -> Finding:
+        return Finding(Source.LOADER, "BP003", Severity.ERROR, Location(LEGACY, line + 2, 5),
+                       f"duplicate key 'Description' (also on line {line})")
+    assert fingerprint_of(duplicate(37)) == fingerprint_of(duplicate(52))
