@@ -58,7 +58,13 @@ from blueprint.loader import MAX_FILE_BYTES, Document, load_bytes, load_file, lo
 from blueprint.model import Blueprint, from_data
 from blueprint.resources import DEFAULT_REGION, blueprint_schema_path
 from blueprint.sam import Expansion
-from blueprint.tracing import Origin, guard_finding, lint_findings, pointer_path
+from blueprint.tracing import (
+    Origin,
+    guard_finding,
+    lint_findings,
+    name_subjects,
+    pointer_path,
+)
 from blueprint.waivers import WAIVER_RULES, apply_waivers
 
 
@@ -263,6 +269,8 @@ def _prepare(path: str) -> _File:
     elif kind == TEMPLATE:
         problems = template_problems(doc)
         file.findings += problems
+        # loader findings (a duplicate key) carry no pointer: name the resource they are in
+        file.findings = name_subjects(file.findings, doc)
         if not problems:  # such a file could also break the whole cfn-guard run
             _prepare_template(file, doc)
     else:

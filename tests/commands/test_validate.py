@@ -35,7 +35,8 @@ def test_seed_cluster_fails_the_instance_type_policy_with_file_and_line(
     code, out, _ = run(capsys, path)
     assert code == 1
     line = next(entry for entry in out.splitlines() if "INSTANCE_TYPE_ALLOWED" in entry)
-    assert line.startswith(f"{path}:11:"), line
+    # at the `!Ref InstanceType` that uses the unlisted parameter (I3's convention)
+    assert line.startswith(f"{path}:69:"), line
     assert ": error INSTANCE_TYPE_ALLOWED " in line
 
 
@@ -99,7 +100,7 @@ def test_json_format_is_machine_readable(capsys: pytest.CaptureFixture[str]) -> 
     assert code == 1
     document = json.loads(out)
     finding = next(f for f in document["findings"] if f["rule"] == "INSTANCE_TYPE_ALLOWED")
-    assert finding["line"] == 11 and finding["severity"] == "error"
+    assert finding["line"] == 69 and finding["severity"] == "error"
     assert document["summary"]["errors"] >= 1
 
 
