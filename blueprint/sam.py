@@ -3,9 +3,10 @@
 A template with ``Transform: AWS::Serverless-2016-10-31`` is turned into
 plain CloudFormation by AWS's own translator (aws-sam-translator), offline:
 no AWS call is made (the managed policy map bundled with the translator is
-used, a Serverless Application Repository reference is never resolved,
-local code paths are replaced by a placeholder S3 location, as ``sam
-package`` would replace them with real ones).
+used, local code paths are replaced by a placeholder S3 location, as ``sam
+package`` would replace them with real ones). An application from the
+Serverless Application Repository is BP008: its template cannot be fetched
+offline, so what it deploys could not be checked.
 
 cfn-guard checks the expansion; every position in it is mapped back to the
 template the user wrote. A resource the translator passed through keeps its
@@ -33,6 +34,7 @@ from blueprint.loader import Document, Path, Positions, walk
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 SAM_PREFIX = "AWS::Serverless::"
+SAM_APPLICATION = "AWS::Serverless::Application"
 GLOBALS = "Globals"
 # Stands in for what `sam package` uploads: the translator accepts nothing else.
 PLACEHOLDER_S3_URI = "s3://blueprint-sam-placeholder/code"
@@ -75,6 +77,9 @@ class Expansion:
 
 def expand(doc: Document, region: str) -> tuple[Expansion | None, list[Finding]]:
     """The expansion of a SAM template, or the BP008 findings that say why there is none."""
+    unresolvable = serverless_repository_applications(doc)
+    if unresolvable:
+        return None, unresolvable
     try:
         expanded = _translate(doc.data, region)
     except _ExpansionFailed as failed:
@@ -84,6 +89,32 @@ def expand(doc: Document, region: str) -> tuple[Expansion | None, list[Finding]]
             "CloudFormation would refuse it the same way; `sam validate` shows the same error")
             for cause in failed.causes]
     return _mapped(doc, expanded), []
+
+
+def serverless_repository_applications(doc: Document) -> list[Finding]:
+    """BP008 at each application taken from the Serverless Application Repository.
+
+    Its template lives in the repository and cannot be fetched offline, so what
+    CloudFormation would deploy for it has not been checked (the translator,
+    given a placeholder, would turn it into a nested stack nobody reads).
+    """
+    resources = doc.data.get("Resources")
+    findings = []
+    for logical_id, resource in (resources.items() if isinstance(resources, dict) else ()):
+        if not isinstance(resource, dict) or resource.get("Type") != SAM_APPLICATION:
+            continue
+        properties = resource.get("Properties")
+        location = properties.get("Location") if isinstance(properties, dict) else None
+        if isinstance(location, dict) and not _is_intrinsic(location):
+            findings.append(Finding(
+                Source.LOADER, "BP008", Severity.ERROR,
+                doc.location(("Resources", logical_id, "Properties", "Location"), key=True),
+                f"{logical_id} is a Serverless Application Repository application: its "
+                "template cannot be resolved offline, so what it deploys is not checked",
+                "validate the application's template on its own, then reference that file "
+                "(Location: a local path or an S3 URL) or copy its resources into this template",
+                resource=logical_id, property_path="Properties.Location"))
+    return findings
 
 
 class _ExpansionFailed(Exception):
@@ -145,7 +176,7 @@ _UPLOADED = {
 
 
 def _with_placeholders(template: dict[str, Any]) -> dict[str, Any]:
-    """Local paths and SAR references replaced by a placeholder S3 location."""
+    """Local code paths replaced by a placeholder S3 location."""
     resources = template.get("Resources")
     for resource in resources.values() if isinstance(resources, dict) else ():
         properties = resource.get("Properties") if isinstance(resource, dict) else None

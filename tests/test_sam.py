@@ -209,3 +209,26 @@ def test_an_alias_parameter_without_a_default_still_expands() -> None:
     expansion, problems = sam.expand(doc, "us-east-1")
     assert problems == [] and expansion is not None
     assert any(rid.startswith("FAlias") for rid in expansion.generated)
+
+
+SAR_APPLICATION = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  ThirdPartyApp:
+    Type: AWS::Serverless::Application
+    Properties:
+      Location:
+        ApplicationId: arn:aws:serverlessrepo:us-east-1:123456789012:applications/some-app
+        SemanticVersion: 1.0.0
+"""
+
+
+def test_a_serverless_repository_application_is_bp008_at_its_location(tmp_path: Path) -> None:
+    """Its template cannot be fetched offline: what it deploys was never checked."""
+    path = tmp_path / "sam.yml"
+    path.write_text(SAR_APPLICATION)
+    report = validate([str(path)], ValidateOptions(lint=False, use_cache=False))
+    assert [(f.rule_id, f.line, f.resource) for f in report.findings] == [
+        ("BP008", 6, "ThirdPartyApp")]
+    assert "ThirdPartyApp" in report.findings[0].message
+    assert "Serverless Application Repository" in report.findings[0].message

@@ -49,6 +49,23 @@ EXPECTED_RULE_FILES = {
     "imdsv2.guard": 2,
     "service_ingress.guard": 3,
     "instance_types.guard": 4,
+    # what the four policy files cannot see (conditions around what they read,
+    # properties they do not read): each rule under the policy it protects
+    "fail_closed.guard": None,
+}
+# The policy each rule of fail_closed.guard protects ("all": a child template
+# the gate never reads could break any of them).
+FAIL_CLOSED_POLICIES: dict[str, int | str] = {
+    "ECS_TASK_SETTINGS_NOT_CONDITIONAL": 1,
+    "PRIVATE_SUBNET_PARAMETER_NO_DEFAULT": 1,
+    "ECS_TASKS_STARTED_OUTSIDE_THE_POLICY": 1,
+    "EC2_LAUNCH_SETTINGS_NOT_CONDITIONAL": 2,
+    "EC2_INSTANCE_METADATA_OPTIONS_REQUIRED": 2,
+    "BATCH_LAUNCH_TEMPLATE_OVERRIDES_IMDSV2": 2,
+    "IMAGE_BUILDER_IMDSV2_REQUIRED": 2,
+    "SECURITY_GROUP_SETTINGS_NOT_CONDITIONAL": 3,
+    "OTHER_EC2_CAPACITY_TYPES_ALLOWED": 4,
+    "CHILD_TEMPLATE_NOT_CHECKED": "all",
 }
 
 # Every rule a file defines, helpers included (which of them are reported is the
@@ -180,16 +197,17 @@ def test_catalog_lists_exactly_the_named_rules() -> None:
             assert name not in named, f"rule {name} defined in {named.get(name)} and {f.name}"
             named[name] = f.name
     assert set(ids) == set(named)
+    assert {n for n, f in named.items() if f == "fail_closed.guard"} == set(FAIL_CLOSED_POLICIES)
     for e in entries:
         assert set(e) >= {"id", "policy", "title", "help", "hint", "mandatory"}, e
         assert e["mandatory"] is True
-        assert e["policy"] in (1, 2, 3, 4)
-        assert e["policy"] == EXPECTED_RULE_FILES[named[e["id"]]], e["id"]
+        expected = EXPECTED_RULE_FILES[named[e["id"]]] or FAIL_CLOSED_POLICIES[e["id"]]
+        assert e["policy"] == expected, e["id"]
         if "file" in e:
             assert e["file"] == named[e["id"]]
         for key in ("title", "help", "hint"):
             assert isinstance(e[key], str) and e[key].strip(), (e["id"], key)
-    assert {e["policy"] for e in entries} == {1, 2, 3, 4}
+    assert {e["policy"] for e in entries} == {1, 2, 3, 4, "all"}
 
 
 # --------------------------------------------------------------------------
@@ -402,3 +420,42 @@ def test_allow_list_obeys_the_never_rules(instance_type: str) -> None:
     assert "metal" not in size, f"{instance_type}: bare metal"
     assert not PREVIOUS_GENERATION.match(instance_type), f"{instance_type}: previous generation"
     assert family[0] in "tmcr", f"{instance_type}: only general purpose, compute, memory"
+
+
+# --------------------------------------------------------------------------
+# fail closed: bypasses a red-team review found (each passed every rule before
+# fail_closed.guard); the templates are in the corpus with their exact findings
+
+CORPUS_TEMPLATES = REPO / "tests" / "corpus" / "templates"
+BYPASSES = {
+    "62-events-target-if-item.yaml": "ECS_TASK_SETTINGS_NOT_CONDITIONAL",
+    "63-events-targets-if.yaml": "ECS_TASK_SETTINGS_NOT_CONDITIONAL",
+    "64-scheduler-target-if.yaml": "ECS_TASK_SETTINGS_NOT_CONDITIONAL",
+    "65-pipe-target-parameters-if.yaml": "ECS_TASK_SETTINGS_NOT_CONDITIONAL",
+    "66-service-security-group-properties-if.yaml": "SECURITY_GROUP_SETTINGS_NOT_CONDITIONAL",
+    "67-security-group-properties-if.yaml": "SECURITY_GROUP_SETTINGS_NOT_CONDITIONAL",
+    "68-batch-properties-if.yaml": "EC2_LAUNCH_SETTINGS_NOT_CONDITIONAL",
+    "69-host-security-group-inline-if.yaml": "SECURITY_GROUP_SETTINGS_NOT_CONDITIONAL",
+    "70-asg-override-if.yaml": "EC2_LAUNCH_SETTINGS_NOT_CONDITIONAL",
+    "71-ec2-fleet-override-if.yaml": "EC2_LAUNCH_SETTINGS_NOT_CONDITIONAL",
+    "72-instance-metadata-options-override.yaml": "EC2_INSTANCE_METADATA_OPTIONS_REQUIRED",
+    "73-batch-launch-template-overrides.yaml": "BATCH_LAUNCH_TEMPLATE_OVERRIDES_IMDSV2",
+    "74-step-functions-run-task.yaml": "ECS_TASKS_STARTED_OUTSIDE_THE_POLICY",
+    "75-scheduler-universal-target-run-task.yaml": "ECS_TASKS_STARTED_OUTSIDE_THE_POLICY",
+    "76-stackset-and-module.yaml": "CHILD_TEMPLATE_NOT_CHECKED",
+    "79-other-ec2-capacity.yaml": "OTHER_EC2_CAPACITY_TYPES_ALLOWED",
+    "80-private-subnet-parameter-default.yaml": "PRIVATE_SUBNET_PARAMETER_NO_DEFAULT",
+}
+
+
+def test_the_red_team_bypasses_fail_only_the_fail_closed_rules(cfn_guard: str) -> None:
+    names = sorted(BYPASSES)
+    rc, reports, err = _validate(cfn_guard, *(CORPUS_TEMPLATES / n for n in names))
+    assert rc == EXIT_FAIL, err
+    fail_closed = set(FAIL_CLOSED_POLICIES)
+    by_name = {Path(r["name"]).name: r for r in reports}
+    for name in names:
+        failing = {r for r, s in _statuses(by_name[name]).items() if s == "FAIL"}
+        assert BYPASSES[name] in failing, (name, failing)
+        # the four policy files passed them: that was the hole
+        assert failing <= fail_closed, (name, failing - fail_closed)
