@@ -196,7 +196,7 @@ def test_render_and_show_take_an_environment(
     assert cli.main(["show", str(ENVIRONMENTS), "--env", "dev"]) == 0
     assert "t3.large" in capsys.readouterr().out
     assert cli.main(["render", str(ENVIRONMENTS), "-o", str(tmp_path)]) == 2
-    assert "has environments dev, prod" in capsys.readouterr().err
+    assert "has environments dev, staging, prod" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("command", ["plan", "deploy", "outputs", "status", "delete"])
