@@ -37,6 +37,7 @@ from moto.ecs.models import (
     TaskDefinition,
     ecs_backends,
 )
+from moto.elbv2.models import FakeLoadBalancer, elbv2_backends
 
 __all__ = [
     "DELETION_OVERRIDES",
@@ -48,6 +49,7 @@ __all__ = [
     "EcsClusterModel",
     "EcsServiceModel",
     "EcsTaskDefinitionModel",
+    "LoadBalancerModel",
     "delete_after_update",
     "update_phase",
 ]
@@ -916,6 +918,93 @@ class AutoScalingGroupModel(CloudFormationModel):
         return True
 
 
+# ---------------------------------------------------------------------------
+# P18: AWS::ElasticLoadBalancingV2::LoadBalancer applies its LoadBalancerAttributes
+# ---------------------------------------------------------------------------
+
+
+def _attribute_value(value: Any) -> str:
+    """An attribute value as ELBv2 stores it (YAML may give ``true`` as a bool)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def load_balancer_attributes(props: dict[str, Any]) -> dict[str, str]:
+    """The template's ``LoadBalancerAttributes`` as ``{key: value}``."""
+    return {str(attribute["Key"]): _attribute_value(attribute.get("Value"))
+            for attribute in props.get("LoadBalancerAttributes") or []}
+
+
+class LoadBalancerModel(CloudFormationModel):
+    """``AWS::ElasticLoadBalancingV2::LoadBalancer``: moto ignores
+    ``LoadBalancerAttributes`` (so deletion protection, idle timeout, ... keep their
+    defaults) and cannot update the resource.  Here the attributes are applied
+    through the backend's ``modify_load_balancer_attributes`` (which validates the
+    keys, as the API does) on create and on update; other properties stay as
+    created, as in moto.
+    """
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return str(FakeLoadBalancer.cloudformation_name_type())
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return str(FakeLoadBalancer.cloudformation_type())
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return bool(FakeLoadBalancer.has_cfn_attr(attr))
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> FakeLoadBalancer:
+        balancer = FakeLoadBalancer.create_from_cloudformation_json(
+            resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        cls._apply_attributes(balancer, cloudformation_json, account_id, region_name)
+        return balancer
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: FakeLoadBalancer,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> FakeLoadBalancer:
+        cls._apply_attributes(original_resource, cloudformation_json, account_id, region_name)
+        return original_resource
+
+    @staticmethod
+    def _apply_attributes(balancer: FakeLoadBalancer, cloudformation_json: dict[str, Any],
+                          account_id: str, region_name: str) -> None:
+        attributes = load_balancer_attributes(cloudformation_json.get("Properties") or {})
+        if attributes:
+            elbv2_backends[account_id][region_name].modify_load_balancer_attributes(
+                balancer.arn, attributes)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        elbv2_backends[account_id][region_name].delete_load_balancer(resource_name)
+
+    def is_created(self) -> bool:
+        return True
+
+
 ECS_OVERRIDES: tuple[type[CloudFormationModel], ...] = (
     EcsCapacityProviderModel,
     EcsClusterCapacityProviderAssociationsModel,
@@ -929,4 +1018,5 @@ DELETION_OVERRIDES: tuple[type[CloudFormationModel], ...] = (
     Ec2EipModel,
     Ec2InternetGatewayModel,
 )
-UPDATE_OVERRIDES: tuple[type[CloudFormationModel], ...] = (AutoScalingGroupModel,)
+UPDATE_OVERRIDES: tuple[type[CloudFormationModel], ...] = (AutoScalingGroupModel,
+                                                           LoadBalancerModel)

@@ -3,7 +3,7 @@
 
 moto 5.2 cannot deploy blueprint's nested ECS-on-EC2 stacks as AWS would.  Each
 gap is closed by one named fix, listed below; ``tests/local_aws/test_fixes.py``
-(P1-P11) and ``tests/local_aws/test_fidelity.py`` (P12-P17) show each gap.
+(P1-P11) and ``tests/local_aws/test_fidelity.py`` (P12-P18) show each gap.
 :func:`apply_fixes` applies them, and must run in the process that hosts the moto
 server *before* the first CloudFormation request (``start_in_process`` does this;
 ``start_local_aws`` runs that in a child process, so the patches never reach a
@@ -75,6 +75,12 @@ P16    Every update of an ``AWS::AutoScaling::AutoScalingGroup`` deletes it and
        group.
 P17    A stack's resources are deleted in arbitrary order (with retries), not
        dependents first, so a rule of P13 could fail a first pass.
+P18    ``AWS::ElasticLoadBalancingV2::LoadBalancer`` ignores
+       ``LoadBalancerAttributes`` (on create and update), so deletion protection
+       is never on, and ``DeleteLoadBalancer`` deletes a load balancer whose
+       protection is on.  ELBv2 refuses (OperationNotPermitted, "Load balancer
+       'ARN' cannot be deleted because deletion protection is enabled"), through
+       the API and when CloudFormation deletes the stack (DELETE_FAILED).
 =====  ==========================================================================
 
 What a local deploy still cannot show
@@ -129,11 +135,13 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "DELETION_PROTECTION",
     "FIXES",
     "MOTO_ORIGINALS",
     "Fix",
     "applied_fixes",
     "apply_fixes",
+    "deletion_protected_message",
     "dependency_order",
     "fix_by_id",
     "lambda_can_run",
@@ -269,7 +277,8 @@ def _register_models() -> None:
     moto maps CloudFormation types to ``CloudFormationModel.__subclasses__()`` in
     definition order, so defining the classes (importing the module, after moto's
     models) registers them; the lru caches are cleared in case moto built its map
-    already.  P2, P3, P4, P10, P12 and P16 therefore take effect together.
+    already.  P2, P3, P4, P10, P12, P16 and P18's model therefore take effect
+    together.
     """
     from moto.cloudformation import parsing
 
@@ -660,14 +669,19 @@ def _references(node: Any) -> set[str]:
     return found
 
 
+def _depends_on(resources: dict[str, Any], name: str) -> list[str]:
+    """The resources ``name`` references or names in DependsOn, in template order."""
+    body = resources[name] if isinstance(resources[name], dict) else {}
+    explicit = body.get("DependsOn") or []
+    named = _references(body) | set([explicit] if isinstance(explicit, str) else explicit)
+    return [other for other in resources if other in named and other != name]
+
+
 def dependency_order(resources: dict[str, Any]) -> list[str]:
     """Logical ids with every resource after those it references or depends on
     (template order otherwise; a cycle, which CloudFormation rejects, is cut)."""
     def depends_on(name: str) -> list[str]:
-        body = resources[name] if isinstance(resources[name], dict) else {}
-        explicit = body.get("DependsOn") or []
-        named = _references(body) | set([explicit] if isinstance(explicit, str) else explicit)
-        return [other for other in resources if other in named and other != name]
+        return _depends_on(resources, name)
 
     ordered: dict[str, None] = {}
     visiting: set[str] = set()
@@ -766,14 +780,20 @@ def _update_resources(self: Any, template: dict[str, Any],
 
 def _delete_resources(self: Any) -> None:
     """ResourceMap.delete: dependents first (moto tries every resource in any order
-    and retries, so an ECS rule of P13 could fail a pass and leave DELETE_FAILED events)."""
-    remaining = [name for name in reversed(dependency_order(self._resource_json_map))
-                 if self._resource_json_map[name].get("DeletionPolicy") != "Retain"]
+    and retries, so an ECS rule of P13 could fail a pass and leave DELETE_FAILED events).
+    As in CloudFormation, what a resource that failed to delete depends on is kept."""
+    resources = self._resource_json_map
+    remaining = [name for name in reversed(dependency_order(resources))
+                 if resources[name].get("DeletionPolicy") != "Retain"]
     last_exception: Exception | None = None
+    dependencies = {name: set(_depends_on(resources, name)) for name in remaining}
     previous = len(remaining) + 1
     while remaining and len(remaining) < previous:
         previous = len(remaining)
         for name in list(remaining):
+            # dependents come first in ``remaining`` (a cut cycle cannot block itself)
+            if any(name in dependencies[other] for other in remaining[:remaining.index(name)]):
+                continue
             parsed = self._parsed_resources.get(name)
             try:
                 if parsed is not None and not isinstance(parsed, str):
@@ -797,6 +817,37 @@ def _apply_p17() -> None:
     from moto.cloudformation.parsing import ResourceMap
 
     _patch(ResourceMap, "delete", "P17", _delete_resources)
+
+
+# ---------------------------------------------------------------------------
+# P18: load balancer attributes from the template; deletion protection enforced
+# ---------------------------------------------------------------------------
+
+DELETION_PROTECTION = "deletion_protection.enabled"
+
+
+def deletion_protected_message(arn: str) -> str:
+    """ELBv2's message for a DeleteLoadBalancer refused by deletion protection."""
+    return f"Load balancer '{arn}' cannot be deleted because deletion protection is enabled"
+
+
+def _delete_load_balancer(self: Any, arn: str) -> None:
+    """DeleteLoadBalancer: refused while ``deletion_protection.enabled`` is true (the
+    stack deletion that reaches it then fails, DELETE_FAILED through P9)."""
+    from moto.elbv2.exceptions import ELBClientError
+    from moto.elbv2.models import ELBv2Backend
+
+    balancer = self.load_balancers.get(arn)
+    if balancer is not None and str(balancer.attrs.get(DELETION_PROTECTION)).lower() == "true":
+        raise ELBClientError("OperationNotPermitted", deletion_protected_message(arn))
+    original(ELBv2Backend, "delete_load_balancer")(self, arn)
+
+
+def _apply_p18() -> None:
+    from moto.elbv2.models import ELBv2Backend
+
+    _register_models()
+    _patch(ELBv2Backend, "delete_load_balancer", "P18", _delete_load_balancer)
 
 
 # ---------------------------------------------------------------------------
@@ -917,6 +968,13 @@ FIXES: tuple[Fix, ...] = (
         "a stack's resources are deleted in arbitrary order (and retried), not dependents "
         "first",
         _apply_p17,
+    ),
+    Fix(
+        "P18",
+        "load-balancer-attributes-and-deletion-protection",
+        "AWS::ElasticLoadBalancingV2::LoadBalancer ignores LoadBalancerAttributes, and "
+        "DeleteLoadBalancer deletes a load balancer whose deletion protection is on",
+        _apply_p18,
     ),
 )
 

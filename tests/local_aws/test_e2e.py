@@ -176,6 +176,10 @@ def test_nested_deploy_update_delete(aws: LocalAws, cfn: Any) -> None:
     assert outputs(cfn, "demo") == parent_outputs
 
     # --- delete ---------------------------------------------------------------------------
+    # The template turns deletion protection on (P18); as on AWS, turn it off first.
+    arn = lb["LoadBalancerArn"]
+    elbv2.modify_load_balancer_attributes(LoadBalancerArn=arn, Attributes=[
+        {"Key": "deletion_protection.enabled", "Value": "false"}])
     stack_id = stack["StackId"]
     started = time.perf_counter()
     cfn.delete_stack(StackName="demo")

@@ -1,4 +1,4 @@
-"""Local fidelity where it decides (fixes P12-P17): the local endpoint rejects or
+"""Local fidelity where it decides (fixes P12-P18): the local endpoint rejects or
 replaces as ECS and CloudFormation do, where plain moto accepts or updates in place.
 
 Each test names the fix it shows; the ECS error codes and messages are those
@@ -487,3 +487,132 @@ def test_seed_instance_type_edit_keeps_the_capacity_provider(
     assert template["LatestVersionNumber"] == 2
     assert launch_template_version(groups[0]) == "2"
     assert service_provider(ecs, parent["ClusterName"]) == before["CapacityProvider"]
+
+
+# --- P18: load balancer attributes and deletion protection ------------------------------------
+
+PROTECTION = "deletion_protection.enabled"
+
+
+def load_balancer_template(protected: str, idle_timeout: str) -> str:
+    return f"""
+Resources:
+  Vpc:
+    Type: AWS::EC2::VPC
+    Properties: {{CidrBlock: 10.0.0.0/16}}
+  SubnetA:
+    Type: AWS::EC2::Subnet
+    Properties: {{VpcId: !Ref Vpc, CidrBlock: 10.0.0.0/24, AvailabilityZone: us-east-1a}}
+  SubnetB:
+    Type: AWS::EC2::Subnet
+    Properties: {{VpcId: !Ref Vpc, CidrBlock: 10.0.1.0/24, AvailabilityZone: us-east-1b}}
+  Balancer:
+    Type: AWS::ElasticLoadBalancingV2::LoadBalancer
+    Properties:
+      Subnets: [!Ref SubnetA, !Ref SubnetB]
+      LoadBalancerAttributes:
+      - {{Key: {PROTECTION}, Value: '{protected}'}}
+      - {{Key: idle_timeout.timeout_seconds, Value: '{idle_timeout}'}}
+Outputs:
+  Balancer: {{Value: !Ref Balancer}}
+"""
+
+
+def attributes(elbv2: Any, arn: str) -> dict[str, str]:
+    answer = elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]
+    return {str(a["Key"]): str(a["Value"]) for a in answer}
+
+
+def protect(elbv2: Any, arn: str, enabled: str) -> None:
+    elbv2.modify_load_balancer_attributes(LoadBalancerArn=arn, Attributes=[
+        {"Key": PROTECTION, "Value": enabled}])
+
+
+def test_p18_template_attributes_are_applied_on_create_and_update(aws: LocalAws) -> None:
+    cfn, elbv2 = aws.client("cloudformation"), aws.client("elbv2")
+    cfn.create_stack(StackName="lb", TemplateBody=load_balancer_template("true", "30"))
+    arn = outputs(cfn, "lb")["Balancer"]
+    created = attributes(elbv2, arn)
+    assert (created[PROTECTION], created["idle_timeout.timeout_seconds"]) == ("true", "30")
+
+    cfn.update_stack(StackName="lb", TemplateBody=load_balancer_template("false", "45"))
+    assert outputs(cfn, "lb")["Balancer"] == arn  # updated in place
+    updated = attributes(elbv2, arn)
+    assert (updated[PROTECTION], updated["idle_timeout.timeout_seconds"]) == ("false", "45")
+
+
+def test_p18_delete_load_balancer_is_refused_while_protected(aws: LocalAws) -> None:
+    ec2, elbv2 = aws.client("ec2"), aws.client("elbv2")
+    vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.1.{i}.0/24",
+                                 AvailabilityZone=f"us-east-1{zone}")["Subnet"]["SubnetId"]
+               for i, zone in enumerate("ab")]
+    (balancer,) = elbv2.create_load_balancer(Name="protected", Subnets=subnets)["LoadBalancers"]
+    arn = balancer["LoadBalancerArn"]
+    protect(elbv2, arn, "true")
+    with pytest.raises(ClientError) as info:
+        elbv2.delete_load_balancer(LoadBalancerArn=arn)
+    assert error_of(info) == ("OperationNotPermitted", fixes.deletion_protected_message(arn))
+    assert fixes.deletion_protected_message(arn) == (
+        f"Load balancer '{arn}' cannot be deleted because deletion protection is enabled")
+    assert [b["LoadBalancerArn"] for b in elbv2.describe_load_balancers()["LoadBalancers"]] == \
+        [arn]
+
+    protect(elbv2, arn, "false")
+    elbv2.delete_load_balancer(LoadBalancerArn=arn)
+    assert elbv2.describe_load_balancers()["LoadBalancers"] == []
+
+
+def deploy_seed(tmp_path: Path, server: LocalAws, capsys: pytest.CaptureFixture[str]) -> Path:
+    server.reset()
+    path = tmp_path / "env.blueprint.yml"
+    path.write_text(SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["deploy", str(path), "--endpoint-url", server.endpoint_url, "--yes"]) == 0, \
+        capsys.readouterr()
+    return path
+
+
+def statuses(cfn: Any) -> dict[str, str]:
+    """Every stack's status by its logical id in the parent (the parent: its own name)."""
+    found: dict[str, str] = {}
+    for summary in cfn.list_stacks()["StackSummaries"]:
+        name = str(summary["StackName"])
+        label = name.split("-")[-2] if name.count("-") > 1 else name
+        found[label] = str(summary["StackStatus"])
+    return found
+
+
+def test_p18_seed_blueprint_delete_turns_protection_off_and_deletes(
+    tmp_path: Path, local_aws_server: LocalAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = deploy_seed(tmp_path, local_aws_server, capsys)
+    elbv2 = local_aws_server.client("elbv2")
+    (balancer,) = elbv2.describe_load_balancers()["LoadBalancers"]
+    assert attributes(elbv2, balancer["LoadBalancerArn"])[PROTECTION] == "true"
+    capsys.readouterr()
+    code = main(["delete", str(path), "--endpoint-url", local_aws_server.endpoint_url, "--yes"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "turned off deletion protection of load balancer ServiceStack/" in out
+    assert set(statuses(local_aws_server.client("cloudformation")).values()) == \
+        {"DELETE_COMPLETE"}
+    assert elbv2.describe_load_balancers()["LoadBalancers"] == []
+
+
+def test_p18_seed_stack_delete_without_turning_protection_off_fails(
+    tmp_path: Path, local_aws_server: LocalAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deploy_seed(tmp_path, local_aws_server, capsys)
+    cfn, elbv2 = local_aws_server.client("cloudformation"), local_aws_server.client("elbv2")
+    (balancer,) = elbv2.describe_load_balancers()["LoadBalancers"]
+    arn = balancer["LoadBalancerArn"]
+    stack_id = cfn.describe_stacks(StackName="api-environment")["Stacks"][0]["StackId"]
+    cfn.delete_stack(StackName="api-environment")
+    assert statuses(cfn) == {"api-environment": "DELETE_FAILED", "ServiceStack": "DELETE_FAILED",
+                             "ClusterStack": "CREATE_COMPLETE", "VpcStack": "CREATE_COMPLETE"}
+    reasons = [e.get("ResourceStatusReason") for e in
+               cfn.describe_stack_events(StackName=stack_id)["StackEvents"]
+               if e["ResourceStatus"] == "DELETE_FAILED"]
+    assert fixes.deletion_protected_message(arn) in reasons
+    assert [b["LoadBalancerArn"] for b in elbv2.describe_load_balancers()["LoadBalancers"]] == \
+        [arn]
