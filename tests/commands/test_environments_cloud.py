@@ -240,7 +240,7 @@ def test_delete_turns_off_load_balancer_deletion_protection_first(
     assert protection() == "true", "declining must leave the protection as it was"
     monkeypatch.undo()
 
-    # The local endpoint does not enforce the protection; record it as the delete starts.
+    # Protection is also set through the API, so the test does not depend on the template.
     seen_at_delete: list[str] = []
     real_delete = deploy_flow.delete_stack
 
