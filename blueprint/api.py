@@ -26,6 +26,7 @@ from blueprint.pipeline import (
     ValidateOptions,
     check_blueprint,
     load_blueprint,
+    load_effective,
     validate,
 )
 
@@ -41,6 +42,7 @@ __all__ = [
     "environment_names",
     "kind_of",
     "load_blueprint",
+    "load_effective",
     "render",
     "select_environment",
     "validate",

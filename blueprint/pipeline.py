@@ -129,6 +129,27 @@ def load_blueprint(path: str) -> tuple[Document | None, Blueprint | None, list[F
     return doc, from_data(doc.data, schema.load_schema()), findings
 
 
+def load_effective(path: str, env: str | None) -> tuple[
+        Document | None, Environment | None, Blueprint | None, list[Finding]]:
+    """The blueprint of ``path`` (of its environment ``env``), or the findings that stop it.
+
+    UsageError when ``env`` does not fit the blueprint (``environments.select``).
+    """
+    doc, blueprint, findings = load_blueprint(path)
+    findings = environments.explain(findings)
+    if doc is None or blueprint is None:
+        return doc, None, None, findings
+    chosen = environments.select(doc, env)
+    if chosen is None:
+        return doc, None, blueprint, findings
+    assert chosen.document is not None  # select() always positions the effective data
+    found = [*environments.stack_name_findings(doc),
+             *environments.in_each(schema.check_blueprint(chosen.document), chosen.name)]
+    if any(f.severity is Severity.ERROR for f in found):
+        return doc, chosen, None, found
+    return doc, chosen, from_data(chosen.data, schema.load_schema()), findings + found
+
+
 def validate(paths: Sequence[str], options: ValidateOptions | None = None) -> Report:
     """Every finding of every file, collected before returning."""
     options = options or ValidateOptions()

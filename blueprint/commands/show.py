@@ -15,7 +15,8 @@ from typing import Any
 import yaml
 
 from blueprint import environments
-from blueprint.commands.render import load_effective, report_problems
+from blueprint.api import load_effective
+from blueprint.commands._common import report_problems
 from blueprint.environments import DEFAULT_ORIGIN, ValueOrigin
 from blueprint.loader import Path
 from blueprint.model import apply_defaults

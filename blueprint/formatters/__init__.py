@@ -1,7 +1,8 @@
 """Every output format renders the same ``Report``; none of them prints.
 
-Each formatter is ``render(report) -> str``: pure and deterministic (no
-timestamps; findings in ``Finding.sort_key`` order). ``junit`` and
+Each formatter is ``render(report) -> str``: deterministic (no timestamps;
+findings in ``Finding.sort_key`` order) and pure, except that ``markdown``
+reads the blueprints the report names to draw their architecture diagrams. ``junit`` and
 ``markdown`` also take a keyword ``fail_on`` (default ``Severity.ERROR``) for
 their pass/fail verdict (``THRESHOLD_FORMATS``), so they follow ``--fail-on``.
 """

@@ -5,17 +5,35 @@ table of active findings (file:line, severity, rule, message), the waived
 findings apart with their waivers, and the files checked in a collapsed
 list. Cell text is escaped so that no message can break the table or inject
 HTML; tables stop after ``MAX_ROWS`` rows to stay under GitHub's comment size.
+
+Before the files, an "Architecture" section draws each blueprint checked (each
+environment of one with environments) as a Mermaid diagram, which GitHub
+renders (``blueprint.diagram``, at most ``MAX_DIAGRAMS``). Unlike the other
+formats this reads the files named in the report again; a file that is not a
+blueprint, or no longer loads, gets no diagram and never fails the report.
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 from blueprint.finding import Finding, Report, Severity
 from blueprint.formatters.text import summary
 
 MARKER = "<!-- blueprint-policy-gate -->"
 MAX_ROWS = 100
+MAX_DIAGRAMS = 10  # each is a few kB; GitHub cuts a comment at 65,536 characters
+
+# path -> (environment or None, Mermaid) per diagram; [] for a file that is not a
+# blueprint or no longer loads
+DiagramSource = Callable[[str], list[tuple[str | None, str]]]
+
+
+def _blueprint_diagrams(path: str) -> list[tuple[str | None, str]]:
+    from blueprint.diagram import mermaid_of_file  # deferred: only this report draws
+
+    return mermaid_of_file(path)
 
 
 def cell(text: str) -> str:
@@ -57,7 +75,23 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-def render(report: Report, *, fail_on: Severity = Severity.ERROR) -> str:
+def _architecture(files: list[str], diagrams: DiagramSource) -> list[str]:
+    """A Mermaid diagram of each blueprint checked (each environment of one that has them)."""
+    drawn = [(file, env, text) for file in files for env, text in diagrams(file)]
+    if not drawn:
+        return []
+    lines = [f"### Architecture ({len(drawn)})", ""]
+    for file, env, text in drawn[:MAX_DIAGRAMS]:
+        where = code(file) + (f" · environment {code(env)}" if env else "")
+        lines += [f"**{where}**", "", "```mermaid", text.rstrip("\n"), "```", ""]
+    if len(drawn) > MAX_DIAGRAMS:
+        lines += [f"… and {len(drawn) - MAX_DIAGRAMS} more "
+                  "(`blueprint diagram FILE [--env NAME]` draws them).", ""]
+    return lines
+
+
+def render(report: Report, *, fail_on: Severity = Severity.ERROR,
+           diagrams: DiagramSource = _blueprint_diagrams) -> str:
     findings = sorted(report.findings, key=Finding.sort_key)
     active = [f for f in findings if f.waived_by is None]
     waived = [f for f in findings if f.waived_by is not None]
@@ -78,6 +112,7 @@ def render(report: Report, *, fail_on: Severity = Severity.ERROR) -> str:
                           cell(f.waived_by or "")] for f in waived])
         lines.append("")
     files = sorted(report.files)
+    lines += _architecture(files, diagrams)
     lines += [f"<details><summary>Files checked ({len(files)})</summary>", ""]
     lines += [f"- {code(f)}" for f in files] or ["- (none)"]
     lines += ["", "</details>"]

@@ -7,6 +7,7 @@ a formatter's output drifts from these. Review the diff before committing.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -32,6 +33,8 @@ def rendered(name: str) -> str:
 
 
 def main() -> None:
+    # the sample report names examples/ relative to the repository root (markdown's diagrams)
+    os.chdir(ROOT)
     GOLDEN.mkdir(exist_ok=True)
     for name in FORMATS:
         golden_path(name).write_text(rendered(name), encoding="utf-8")
